@@ -1,0 +1,69 @@
+// sim.h: the simulator's public face: build a model kernel with one
+// reverse-map design, apply trace ops to it, read its counters, check it.
+//
+// Thread-safety: a Simulator is not thread-safe; use one per thread.
+#ifndef RMAPLAB_SIM_H_
+#define RMAPLAB_SIM_H_
+
+#include <cstdint>
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "rmaplab/status.h"
+#include "rmaplab/trace.h"
+
+namespace rmaplab {
+
+struct SimOptions {
+  std::string design = "anon_vma_chain";  // a name from DesignNames()
+  // Run the content oracle and CheckInvariants() after every op.
+  bool check = false;
+  // Frames available to anonymous and shmem memory, and swap slots.
+  uint64_t mem_pages = 1ULL << 26;  // 256 GiB: small traces never reclaim
+  uint64_t swap_pages = 1ULL << 26;
+  int numa_nodes = 2;
+};
+
+class Simulator {
+ public:
+  static Result<std::unique_ptr<Simulator>> Create(const SimOptions& opts);
+  virtual ~Simulator() = default;
+
+  // Applies one op, printing what it prints (maps, pagemap, stats) to `out`.
+  // Returns kOk or the errno Linux would give; prints nothing for an error
+  // (the caller prints the spec's error line).  With opts.check, a broken
+  // invariant or oracle mismatch after the op is returned in `check`.
+  virtual Errno Apply(const Op& op, std::ostream& out) = 0;
+
+  // The content oracle and the whole-state invariants, now.
+  virtual Status Check() = 0;
+
+  // The `stats` counters, in print order.
+  virtual std::vector<std::pair<std::string, uint64_t>> Stats() const = 0;
+
+  // A message explaining the last kENOSYS (which op, why), for stderr.
+  virtual const std::string& last_message() const = 0;
+};
+
+// Names of the reverse-map designs, in registry order.
+std::vector<std::string> DesignNames();
+// One-line description of a design, "" if unknown.
+std::string DesignSummary(const std::string& name);
+
+struct ReplayOptions {
+  bool keep_going = false;
+  bool time = false;  // per-op-kind wall time on stderr at the end
+};
+
+// Replays `trace` on `sim`: the `rmaplab replay` command.  Returns the exit
+// status: 0 all ops succeeded, 1 an op failed (errno or EXPECT), 3 the
+// checker found a broken invariant (message on `err`).
+int Replay(const Trace& trace, Simulator& sim, const ReplayOptions& opts,
+           std::ostream& out, std::ostream& err);
+
+}  // namespace rmaplab
+
+#endif  // RMAPLAB_SIM_H_

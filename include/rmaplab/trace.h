@@ -1,0 +1,111 @@
+// trace.h: the trace language of ../shared/spec/trace-format.md, version 1.
+//
+// A Trace is a list of Ops, one per non-blank, non-comment line.  Parsing
+// checks everything the language itself forbids (unknown op, bad number,
+// misaligned address, zero length, address outside the user range); what
+// Linux would refuse at run time (overlap, ENOMEM, an exited pid) is left to
+// the replay, which reports it as an errno.
+#ifndef RMAPLAB_TRACE_H_
+#define RMAPLAB_TRACE_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rmaplab/status.h"
+
+namespace rmaplab {
+
+inline constexpr uint64_t kPageSize = 4096;
+inline constexpr int kPageShift = 12;
+// User addresses lie in [kUserMin, kUserMax).
+inline constexpr uint64_t kUserMin = 0x10000;
+inline constexpr uint64_t kUserMax = 0x7ffffffff000;
+
+enum class OpKind {
+  kMmap,
+  kMunmap,
+  kMprotect,
+  kMremap,
+  kMadvise,
+  kRead,
+  kWrite,
+  kExpect,
+  kFork,
+  kExit,
+  kPin,
+  kDmaWrite,
+  kUnpin,
+  kMigrate,
+  kMaps,
+  kPagemap,
+  // System ops (actor `*`).
+  kKsm,
+  kReclaim,
+  kSwapoff,
+  kStats,
+};
+
+enum class Advice {
+  kDontneed,
+  kMergeable,
+  kUnmergeable,
+  kPageout,
+  kCold,
+  kDontfork,
+  kDofork,
+  kWipeonfork,
+  kKeeponfork,
+};
+
+// PROT_* bits as in <sys/mman.h>.
+inline constexpr int kProtRead = 1;
+inline constexpr int kProtWrite = 2;
+inline constexpr int kProtExec = 4;
+
+std::string_view OpName(OpKind kind);
+std::string_view AdviceName(Advice advice);
+
+// One trace line.  Fields not used by an op keep their defaults.
+struct Op {
+  OpKind kind = OpKind::kStats;
+  int line = 0;      // 1-based line in the trace file
+  uint32_t pid = 0;  // 0 for a system op (`*`)
+  uint64_t addr = 0;
+  uint64_t len = 0;  // mremap: OLDLEN
+  uint64_t new_len = 0;   // mremap: NEWLEN
+  uint64_t new_addr = 0;  // mremap: NEWADDR when `has_new_addr`
+  bool has_new_addr = false;
+  int prot = 0;         // mmap, mprotect
+  bool shared = false;  // mmap
+  Advice advice = Advice::kDontneed;
+  bool has_value = false;  // write: `=VALUE` given (always for expect, dmawrite)
+  uint64_t value = 0;
+  uint32_t child = 0;    // fork
+  int node = 0;          // migrate
+  uint64_t pages = 0;    // ksm, reclaim
+  bool ksm_full = false; // `* ksm full`
+};
+
+struct Trace {
+  std::string path;  // for messages
+  std::vector<Op> ops;
+};
+
+// Parses a whole trace.  On error the Status message is
+// "FILE:LINE:COLUMN: what is wrong".
+Result<Trace> ParseTrace(std::string_view text, std::string_view path);
+Result<Trace> ParseTraceFile(const std::string& path);
+
+// The value a `write` without `=VALUE` stores: the spec's splitmix formula.
+uint64_t DefaultWriteValue(uint64_t line, uint64_t pid, uint64_t addr);
+
+// The value a write op stores at `addr`.
+inline uint64_t WriteValue(const Op& op, uint64_t addr) {
+  return op.has_value ? op.value : DefaultWriteValue(op.line, op.pid, addr);
+}
+
+}  // namespace rmaplab
+
+#endif  // RMAPLAB_TRACE_H_

@@ -1,0 +1,20 @@
+// native.h: the native replayer: runs a trace on this machine's kernel.
+#ifndef RMAPLAB_NATIVE_NATIVE_H_
+#define RMAPLAB_NATIVE_NATIVE_H_
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace rmaplab {
+
+// `rmaplab native ARGS...` and `rmaplab diff ARGS...`; `args` excludes the
+// subcommand name.  Return the process exit status.
+int NativeCommand(const std::vector<std::string>& args, std::ostream& out,
+                  std::ostream& err);
+int DiffCommand(const std::vector<std::string>& args, std::ostream& out,
+                std::ostream& err);
+
+}  // namespace rmaplab
+
+#endif  // RMAPLAB_NATIVE_NATIVE_H_
