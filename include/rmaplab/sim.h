@@ -61,8 +61,9 @@ struct ReplayOptions {
 // Replays `trace` on `sim`: the `rmaplab replay` command.  Returns the exit
 // status: 0 all ops succeeded, 1 an op failed (errno or EXPECT), 3 the
 // checker found a broken invariant (message on `err`).
+// With `check`, Check() runs after every op.
 int Replay(const Trace& trace, Simulator& sim, const ReplayOptions& opts,
-           std::ostream& out, std::ostream& err);
+           bool check, std::ostream& out, std::ostream& err);
 
 }  // namespace rmaplab
 

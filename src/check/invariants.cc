@@ -1,0 +1,178 @@
+// invariants.cc: CheckInvariants(), the whole-state checker (like
+// validate_mm() plus the rmap and refcount audits a kernel developer runs
+// by hand).  It reads the model without changing it or its counters.
+//
+// It checks, in order:
+//  (1) each mm's VMAs: sorted, non-empty, page aligned, non-overlapping,
+//      owned by the mm, shared <=> shmem object, no anon_vma on shmem;
+//  (2) each PTE lies inside a VMA and maps an allocated frame (or the zero
+//      page); a writable private PTE maps a PageAnonExclusive page;
+//  (3) each allocated frame: mapcount == PTEs mapping it, refcount ==
+//      mapcount + kPinBias * pins + shmem/swap-cache references, so nothing
+//      is referenced that is not counted and nothing counted is lost;
+//  (4) each mapped anonymous page: the reverse-map walk yields exactly the
+//      PTEs that map it;
+//  (5) shmem objects and their i_mmap lists agree with the VMAs;
+//  (6) the design's own invariants.
+#include "check/invariants.h"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace rmaplab {
+namespace {
+
+std::string Fmt(const char* fmt, uint64_t a, uint64_t b = 0, uint64_t c = 0) {
+  char buf[200];
+  std::snprintf(buf, sizeof buf, fmt, a, b, c);
+  return buf;
+}
+
+Status CheckVmas(const Mm& mm) {
+  uint64_t last_end = 0;
+  for (const auto& [start, vma] : mm.vmas) {
+    if (vma->start != start || vma->start >= vma->end || vma->start % kPageSize ||
+        vma->end % kPageSize)
+      return Status::Error(Fmt("vma %" PRIx64 "-%" PRIx64 " is malformed", vma->start, vma->end));
+    if (vma->start < last_end)
+      return Status::Error(Fmt("vma %" PRIx64 " overlaps the one before", vma->start));
+    if (vma->mm != &mm) return Status::Error(Fmt("vma %" PRIx64 " has the wrong mm", vma->start));
+    bool shared = vma->flags & VM_SHARED;
+    if (shared != (vma->shmem != nullptr) || (vma->shmem && vma->anon_vma))
+      return Status::Error(Fmt("vma %" PRIx64 ": shared/shmem/anon_vma disagree", vma->start));
+    if (vma->shmem) {
+      auto& im = vma->shmem->i_mmap;
+      if (std::find(im.begin(), im.end(), vma.get()) == im.end())
+        return Status::Error(Fmt("vma %" PRIx64 " missing from its object's i_mmap", vma->start));
+    }
+    last_end = vma->end;
+  }
+  return Status::Ok();
+}
+
+struct PageUse {
+  int ptes = 0;
+  int pins = 0;
+  std::vector<std::pair<const Mm*, uint64_t>> anon_maps;
+};
+
+Status CheckPtes(const Kernel& k, const Mm& mm,
+                 std::unordered_map<Pfn, PageUse>& use) {
+  Status st;
+  mm.pt.ForEach(0, ~0ULL, [&](uint64_t addr, const Pte& pte) {
+    if (!st.ok()) return;
+    const Vma* vma = mm.VmaLookup(addr);
+    if (!vma) {
+      st = Status::Error(Fmt("pid %" PRIu64 ": PTE at %" PRIx64 " outside any vma", mm.pid, addr));
+      return;
+    }
+    if (!pte.present() || pte.pfn() == kZeroPfn) {
+      if (pte.present() && pte.write())
+        st = Status::Error(Fmt("pid %" PRIu64 ": zero page mapped writable at %" PRIx64, mm.pid, addr));
+      return;
+    }
+    const Page& page = k.page(pte.pfn());
+    if (pte.pfn() >= k.frame_count() || page.refcount <= 0) {
+      st = Status::Error(Fmt("pid %" PRIu64 ": PTE at %" PRIx64 " maps free frame %" PRIu64,
+                             mm.pid, addr, pte.pfn()));
+      return;
+    }
+    if (!vma->shmem && pte.write() && !page.Test(PG_anon_exclusive)) {
+      st = Status::Error(Fmt("pid %" PRIu64 ": writable PTE at %" PRIx64
+                             " maps a page that is not exclusive", mm.pid, addr));
+      return;
+    }
+    PageUse& u = use[pte.pfn()];
+    u.ptes++;
+    if (page.Test(PG_anon)) u.anon_maps.emplace_back(&mm, addr);
+  });
+  return st;
+}
+
+Status CheckFrames(const Kernel& k, std::unordered_map<Pfn, PageUse>& use) {
+  uint64_t allocated = 0;
+  for (Pfn pfn = 1; pfn < k.frame_count(); ++pfn) {
+    const Page& page = k.page(pfn);
+    if (page.refcount == 0) {
+      if (page.flags || page.mapcount)
+        return Status::Error(Fmt("free frame %" PRIu64 " is not clean", pfn));
+      continue;
+    }
+    allocated++;
+    PageUse& u = use[pfn];
+    if (page.mapcount != u.ptes)
+      return Status::Error(Fmt("frame %" PRIu64 ": mapcount %" PRIu64 " but %" PRIu64 " PTEs",
+                               pfn, page.mapcount, u.ptes));
+    int64_t want = int64_t{page.mapcount} + int64_t{kPinBias} * u.pins +
+                   (page.Test(PG_swapcache) ? 1 : 0) + (page.Test(PG_shmem) ? 1 : 0);
+    if (page.refcount != want)
+      return Status::Error(Fmt("frame %" PRIu64 ": refcount %" PRIu64 ", references add up to %" PRIu64,
+                               pfn, page.refcount, want));
+    if (!page.Test(PG_anon) && !page.Test(PG_shmem))
+      return Status::Error(Fmt("frame %" PRIu64 " is neither anon nor shmem", pfn));
+  }
+  if (allocated != k.resident_pages())
+    return Status::Error(Fmt("%" PRIu64 " frames in use, %" PRIu64 " counted resident",
+                             allocated, k.resident_pages()));
+  return Status::Ok();
+}
+
+Status CheckRmap(Kernel& k, std::unordered_map<Pfn, PageUse>& use) {
+  for (auto& [pfn, u] : use) {
+    if (u.anon_maps.empty()) continue;
+    std::vector<std::pair<const Mm*, uint64_t>> found;
+    k.RmapWalk(pfn, false, [&](Vma& vma, uint64_t addr, Pte&) {
+      found.emplace_back(vma.mm, addr);
+      return true;
+    });
+    std::sort(found.begin(), found.end());
+    std::sort(u.anon_maps.begin(), u.anon_maps.end());
+    if (found != u.anon_maps) {
+      const auto& miss = u.anon_maps.front();
+      return Status::Error(Fmt("rmap walk of frame %" PRIu64 " found %" PRIu64
+                               " of its %" PRIu64 " mappings",
+                               pfn, found.size(), u.anon_maps.size()) +
+                           Fmt(" (pid %" PRIu64 " at %" PRIx64 ")", miss.first->pid, miss.second));
+    }
+  }
+  return Status::Ok();
+}
+
+Status CheckShmem(const Kernel& k) {
+  for (const auto& [id, obj] : k.shmem()) {
+    if (obj->i_mmap.empty())
+      return Status::Error(Fmt("shmem object %" PRIu64 " has no mappers but lives", id));
+    for (const Vma* v : obj->i_mmap)
+      if (v->shmem != obj.get())
+        return Status::Error(Fmt("shmem object %" PRIu64 ": i_mmap holds a stranger", id));
+    for (const auto& [pgoff, pte] : obj->pages) {
+      if (!pte.present()) continue;
+      const Page& page = k.page(pte.pfn());
+      if (!page.Test(PG_shmem) || page.mapping != id || page.index != pgoff)
+        return Status::Error(Fmt("shmem object %" PRIu64 " page %" PRIu64 " disagrees", id, pgoff));
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status CheckInvariants(Kernel& k) {
+  std::unordered_map<Pfn, PageUse> use;
+  for (const auto& [pid, mm] : k.processes()) {
+    if (Status s = CheckVmas(*mm); !s.ok()) return Status::Error("pid " + std::to_string(pid) + ": " + s.message());
+    if (Status s = CheckPtes(k, *mm, use); !s.ok()) return s;
+    for (const Pin& pin : mm->pins) use[pin.pfn].pins++;
+  }
+  if (Status s = CheckFrames(k, use); !s.ok()) return s;
+  if (Status s = CheckRmap(k, use); !s.ok()) return s;
+  if (Status s = CheckShmem(k); !s.ok()) return s;
+  return k.rmap().CheckInvariants();
+}
+
+}  // namespace rmaplab

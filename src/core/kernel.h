@@ -1,0 +1,221 @@
+// kernel.h: the model kernel: physical memory, processes, shmem objects and
+// the operations of the trace format, with one reverse-map design plugged in.
+//
+// The code is split like mm/: vma.cc (mm/vma.c, mm/mmap.c, mm/mprotect.c,
+// mm/madvise.c), memory.cc (mm/memory.c: faults, zap, fork copy),
+// mremap.cc (mm/mremap.c), fork.cc (kernel/fork.c, kernel/exit.c),
+// gup.cc (mm/gup.c pins), report.cc (maps, pagemap, stats).
+//
+// Invariants (checked by CheckInvariants() in check/invariants.cc):
+//  (1) the page, Mm and shmem invariants of page.h and mm.h;
+//  (2) every PTE mapping an anonymous page is found by walking the reverse
+//      map from that page, and the walk yields no PTE that does not map it;
+//  (3) after every op, every allocated frame is referenced by a PTE, a
+//      shmem object, a pin or the swap cache (no leak).
+#ifndef RMAPLAB_CORE_KERNEL_H_
+#define RMAPLAB_CORE_KERNEL_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "core/mm.h"
+#include "core/page.h"
+#include "rmap/rmap.h"
+#include "rmaplab/output.h"
+#include "rmaplab/sim.h"
+#include "rmaplab/status.h"
+#include "rmaplab/trace.h"
+
+namespace rmaplab {
+
+// Counters of the `stats` op that the core keeps (the design keeps its own
+// in RmapStats).
+struct KernelStats {
+  uint64_t page_faults = 0;
+  uint64_t cow_copies = 0;     // pages copied by a COW write fault
+  uint64_t cow_reuses = 0;     // COW faults that reused the page in place
+  uint64_t zero_page_maps = 0; // read faults answered with the zero page
+  uint64_t fork_copies = 0;    // pinned pages copied eagerly at fork
+  uint64_t fork_ptes = 0;      // PTEs copied at fork
+  uint64_t forks = 0;
+  uint64_t exits = 0;
+  uint64_t rmap_walks = 0;
+  uint64_t rmap_walk_steps = 0;
+  uint64_t wasted_pages = 0;   // pages copied only to keep the rmap tractable
+  uint64_t vma_merges = 0;
+  uint64_t vma_splits = 0;
+};
+
+inline constexpr int kMaxMapCount = 65530;  // vm.max_map_count
+
+class Kernel {
+ public:
+  Kernel(std::unique_ptr<ReverseMap> rmap, const SimOptions& opts);
+  ~Kernel();
+  Kernel(const Kernel&) = delete;
+  Kernel& operator=(const Kernel&) = delete;
+
+  // --- processes ---
+  Mm* FindMm(uint32_t pid);
+  const std::map<uint32_t, std::unique_ptr<Mm>>& processes() const { return procs_; }
+  Errno Fork(Mm& parent, uint32_t child_pid);
+  void Exit(Mm& mm);
+
+  // --- address space ops (Linux syscall semantics) ---
+  Errno Mmap(Mm& mm, uint64_t addr, uint64_t len, int prot, bool shared);
+  Errno Munmap(Mm& mm, uint64_t addr, uint64_t len);
+  Errno Mprotect(Mm& mm, uint64_t addr, uint64_t len, int prot);
+  Errno Mremap(Mm& mm, uint64_t addr, uint64_t old_len, uint64_t new_len,
+               bool fixed, uint64_t new_addr);
+  Errno Madvise(Mm& mm, uint64_t addr, uint64_t len, Advice advice);
+
+  // --- accesses: one page each ---
+  Errno ReadPage(Mm& mm, uint64_t addr);
+  Errno WritePage(Mm& mm, uint64_t addr, uint64_t value);
+  Errno PinPages(Mm& mm, uint64_t addr, uint64_t len);
+  Errno UnpinPages(Mm& mm, uint64_t addr, uint64_t len);
+  Errno DmaWrite(Mm& mm, uint64_t addr, uint64_t len, uint64_t value);
+
+  // --- looking without touching ---
+  // What the process would read at addr; EFAULT if it is not mapped.
+  Errno Peek(const Mm& mm, uint64_t addr, uint64_t* value) const;
+  PagemapEntry PagemapOf(const Mm& mm, uint64_t addr) const;
+  std::vector<MapsEntry> Maps(const Mm& mm) const;
+  std::vector<std::pair<std::string, uint64_t>> Stats() const;
+
+  // --- the reverse map, for its clients and the checker ---
+  // Walks the mappings of anonymous page `pfn`; fn(vma, addr, pte) is
+  // called for each one that really maps it.  `count` false for the
+  // checker, so that checking does not change the counters.
+  template <typename Fn>
+  void RmapWalk(Pfn pfn, bool count, Fn&& fn);
+
+  // --- state, for the checker and reports ---
+  Pfn frame_count() const { return frames_; }  // pfns in [0, frame_count())
+  const Page& page(Pfn pfn) const { return Frame(pfn); }
+  uint64_t free_frames() const { return free_.size(); }
+  const std::unordered_map<uint32_t, std::unique_ptr<ShmemObject>>& shmem() const {
+    return shmem_;
+  }
+  ReverseMap& rmap() { return *rmap_; }
+  const ReverseMap& rmap() const { return *rmap_; }
+  const KernelStats& stats() const { return stats_; }
+  uint64_t resident_pages() const { return resident_; }
+  const std::string& last_message() const { return message_; }
+
+ private:
+  friend class KernelTestPeer;
+
+  // physmem.cc
+  Result<Pfn> AllocPage();
+  void GetPage(Pfn pfn) { Frame(pfn).refcount++; }
+  void PutPage(Pfn pfn);
+  void FreePage(Pfn pfn);
+
+  // vma.cc: VMA tree and merge rules (mm/vma.c)
+  Vma* InsertVma(Mm& mm, std::unique_ptr<Vma> vma);
+  std::unique_ptr<Vma> DetachVma(Mm& mm, Vma& vma);
+  void RemoveVma(Mm& mm, Vma& vma);
+  void SetRange(Mm& mm, Vma& vma, uint64_t start, uint64_t end, uint64_t pgoff);
+  Errno SplitVma(Mm& mm, Vma& vma, uint64_t addr, bool check_map_count);
+  // struct vma_merge_struct.
+  struct MergeArgs {
+    Vma* prev = nullptr;
+    Vma* middle = nullptr;       // the vma being modified (existing range)
+    Vma* next = nullptr;
+    Vma* copied_from = nullptr;  // mremap's source vma
+    uint64_t start = 0, end = 0, pgoff = 0;
+    uint32_t flags = 0;
+    ShmemObject* file = nullptr;
+    void* anon_vma = nullptr;
+    bool just_expand = false;
+  };
+  bool IsMergeableAnonVma(const MergeArgs& m, const Vma& tgt) const;
+  bool CanMergeAfter(const MergeArgs& m) const;
+  bool CanMergeBefore(const MergeArgs& m) const;
+  bool CanMergeRight(const MergeArgs& m, bool can_merge_left) const;
+  Vma* MergeNewRange(Mm& mm, MergeArgs& m);
+  Vma* MergeExistingRange(Mm& mm, MergeArgs& m);
+  void DupAnonVma(Vma& dst, Vma& src);
+  Result<Vma*> VmaModifyFlags(Mm& mm, Vma* prev, Vma& vma, uint64_t start,
+                              uint64_t end, uint32_t flags);
+  Errno DoMunmap(Mm& mm, uint64_t start, uint64_t end);
+  void UnmapVma(Mm& mm, Vma& vma);
+  Errno MprotectFixup(Mm& mm, Vma& vma, Vma** pprev, uint64_t start,
+                      uint64_t end, uint32_t newflags);
+  template <typename Visit>
+  Errno MadviseWalk(Mm& mm, uint64_t start, uint64_t end, Visit&& visit);
+  Errno MadviseFlags(Mm& mm, Vma& vma, Vma** pprev, uint64_t start,
+                     uint64_t end, Advice advice);
+
+  // memory.cc: faults and PTE teardown (mm/memory.c)
+  Errno HandleFault(Mm& mm, Vma& vma, uint64_t addr, bool write, Pte** out);
+  Errno AnonFault(Mm& mm, Vma& vma, uint64_t addr, bool write, Pte& pte);
+  Errno WpFault(Mm& mm, Vma& vma, uint64_t addr, Pte& pte);
+  Errno ShmemFault(Mm& mm, Vma& vma, uint64_t addr, bool write, Pte& pte);
+  Errno AnonVmaPrepare(Mm& mm, Vma& vma);
+  Errno CheckAccess(const Vma* vma, uint64_t addr, bool write) const;
+  void ZapPte(Vma& vma, uint64_t addr, Pte& pte);
+  void ZapRange(Mm& mm, Vma& vma, uint64_t start, uint64_t end);
+  void CopyPageRange(Vma& dst, Vma& src);
+  void ChangeProtection(Mm& mm, Vma& vma, uint64_t start, uint64_t end);
+
+  // mremap.cc
+  Errno MremapMoveOnly(Mm& mm, uint64_t addr, uint64_t len, uint64_t new_addr);
+  Errno MremapTo(Mm& mm, uint64_t addr, uint64_t old_len, uint64_t new_len,
+                 uint64_t new_addr);
+  Errno MremapExpandInPlace(Mm& mm, Vma& vma, uint64_t addr, uint64_t old_len,
+                            uint64_t new_len);
+  Errno MoveVma(Mm& mm, Vma& vma, uint64_t old_addr, uint64_t old_len,
+                uint64_t new_len, uint64_t new_addr);
+  Result<Vma*> CopyVma(Mm& mm, Vma& vma, uint64_t addr, uint64_t len,
+                       uint64_t pgoff);
+  void MovePageTables(Mm& mm, Vma& from, uint64_t old_addr, Vma& to,
+                      uint64_t new_addr, uint64_t len);
+
+  // shmem
+  ShmemObject* NewShmem(uint64_t pages);
+  void ShmemLink(Vma& vma);
+  void ShmemUnlink(Vma& vma);
+
+  std::unique_ptr<ReverseMap> rmap_;
+  SimOptions opts_;
+  // Frames in chunks, so that a Page& stays valid when memory grows.
+  static constexpr int kChunkShift = 16;
+  Page& Frame(Pfn pfn) const {
+    return chunks_[pfn >> kChunkShift][pfn & ((1u << kChunkShift) - 1)];
+  }
+  std::vector<std::unique_ptr<Page[]>> chunks_;  // frame 0 is the zero page
+  Pfn frames_ = 0;
+  std::vector<Pfn> free_;
+  uint64_t resident_ = 0;    // allocated frames
+  std::map<uint32_t, std::unique_ptr<Mm>> procs_;
+  std::unordered_map<uint32_t, std::unique_ptr<ShmemObject>> shmem_;
+  uint32_t next_shmem_id_ = 1;
+  KernelStats stats_;
+  std::string message_;
+};
+
+template <typename Fn>
+void Kernel::RmapWalk(Pfn pfn, bool count, Fn&& fn) {
+  Page& page = Frame(pfn);
+  if (count) stats_.rmap_walks++;
+  rmap_->Walk(pfn, page, [&](Vma& vma, uint64_t addr) -> bool {
+    if (count) stats_.rmap_walk_steps++;
+    Pte* pte = vma.mm->pt.Find(addr);
+    if (!pte || !pte->present() || pte->pfn() != pfn) {
+      if (count) rmap_->stats().wasted_steps++;
+      return true;
+    }
+    return fn(vma, addr, *pte);
+  });
+}
+
+}  // namespace rmaplab
+
+#endif  // RMAPLAB_CORE_KERNEL_H_

@@ -1,0 +1,168 @@
+// mremap.cc: mm/mremap.c: shrink, grow in place, move (one VMA or, when
+// the size does not change, every VMA in the range, as Linux 6.17+ does).
+//
+// A moved vma keeps vm_pgoff (so page->index stays valid for anon_vma
+// designs) unless it never had an anon_vma, in which case vm_pgoff is reset
+// to the new address to help it merge (copy_vma).  The new vma merges with
+// its new neighbours by the usual rules, so moving a piece away and back
+// re-merges it.
+//
+// Invariant: PTEs move with their pages; mapcounts do not change, except
+// where the design asks for a copy (MoveAction::kCopy).
+#include <algorithm>
+
+#include "core/kernel.h"
+
+namespace rmaplab {
+
+Errno Kernel::Mremap(Mm& mm, uint64_t addr, uint64_t old_len, uint64_t new_len,
+                     bool fixed, uint64_t new_addr) {
+  if (fixed) {
+    if (addr + old_len > new_addr && new_addr + new_len > addr)
+      return Errno::kEINVAL;  // the ranges overlap
+    if (old_len == new_len) return MremapMoveOnly(mm, addr, old_len, new_addr);
+    return MremapTo(mm, addr, old_len, new_len, new_addr);
+  }
+  Vma* vma = mm.VmaLookup(addr);
+  if (!vma) return Errno::kEFAULT;
+  if (new_len == old_len) return Errno::kOk;
+  if (new_len < old_len) return DoMunmap(mm, addr + new_len, addr + old_len);
+  if (old_len > vma->end - addr) return Errno::kEFAULT;
+  return MremapExpandInPlace(mm, *vma, addr, old_len, new_len);
+}
+
+// expand_vma() without MREMAP_MAYMOVE: only if [addr, addr+old_len) runs
+// to the vma's end and the space after it is free.
+Errno Kernel::MremapExpandInPlace(Mm& mm, Vma& vma, uint64_t addr,
+                                  uint64_t old_len, uint64_t new_len) {
+  uint64_t delta = new_len - old_len;
+  if (vma.end - addr != old_len) return Errno::kENOMEM;
+  uint64_t end = vma.end + delta;
+  if (end > kUserMax || end < vma.end) return Errno::kENOMEM;
+  Vma* next = mm.FindVma(vma.end);
+  if (next && next->start < end) return Errno::kENOMEM;
+  // vma_merge_extend(): expand only; never merges with the next vma.
+  vma.end = end;
+  return Errno::kOk;
+}
+
+// remap_move(): move every vma in [addr, addr+len), keeping the gaps.
+Errno Kernel::MremapMoveOnly(Mm& mm, uint64_t addr, uint64_t len, uint64_t new_addr) {
+  uint64_t end = addr + len;
+  uint64_t target = new_addr;
+  uint64_t last_end = 0;
+  bool seen = false;
+  uint64_t cur = addr;
+  for (;;) {
+    Vma* vma = mm.FindVma(cur);
+    if (!vma || vma->start >= end) break;
+    if (!seen && addr < vma->start) return Errno::kEFAULT;
+    uint64_t a = std::max(vma->start, addr);
+    uint64_t l = std::min(end, vma->end) - a;
+    uint64_t offset = seen ? vma->start - last_end : 0;
+    last_end = vma->end;
+    if (Errno e = MremapTo(mm, a, l, l, target + offset); e != Errno::kOk) return e;
+    seen = true;
+    target += offset + l;
+    cur = a + l;
+  }
+  return seen ? Errno::kOk : Errno::kEFAULT;
+}
+
+// mremap_to(): MREMAP_MAYMOVE|MREMAP_FIXED for one vma.
+Errno Kernel::MremapTo(Mm& mm, uint64_t addr, uint64_t old_len, uint64_t new_len,
+                       uint64_t new_addr) {
+  Vma* vma = mm.VmaLookup(addr);
+  if (!vma) return Errno::kEFAULT;
+  if (std::min(old_len, new_len) > vma->end - addr) return Errno::kEFAULT;
+  if (Errno e = DoMunmap(mm, new_addr, new_addr + new_len); e != Errno::kOk) return e;
+  if (new_len < old_len) {
+    if (Errno e = DoMunmap(mm, addr + new_len, addr + old_len); e != Errno::kOk)
+      return e;
+    old_len = new_len;
+  }
+  vma = mm.VmaLookup(addr);
+  if (!vma) return Errno::kEFAULT;
+  return MoveVma(mm, *vma, addr, old_len, new_len, new_addr);
+}
+
+// move_vma(): copy the vma to the new place, move the PTEs, unmap the old.
+Errno Kernel::MoveVma(Mm& mm, Vma& vma, uint64_t old_addr, uint64_t old_len,
+                      uint64_t new_len, uint64_t new_addr) {
+  if (mm.map_count() >= kMaxMapCount - 3) return Errno::kENOMEM;
+  uint64_t new_pgoff = vma.pgoff + ((old_addr - vma.start) >> 12);
+  Result<Vma*> nv = CopyVma(mm, vma, new_addr, new_len, new_pgoff);
+  if (!nv.ok()) return Errno::kENOMEM;
+  // The source may have been merged into the new vma (unfaulted vma moved
+  // next to itself): look it up again.
+  Vma* src = mm.VmaLookup(old_addr);
+  MovePageTables(mm, *src, old_addr, *nv.value(), new_addr, old_len);
+  return DoMunmap(mm, old_addr, old_addr + old_len);
+}
+
+// copy_vma(): a vma for [addr, addr+len) like `vma`, merged with its new
+// neighbours if the rules allow.
+Result<Vma*> Kernel::CopyVma(Mm& mm, Vma& vma, uint64_t addr, uint64_t len,
+                             uint64_t pgoff) {
+  if (vma.is_anonymous() && !vma.anon_vma) pgoff = addr >> 12;
+  Vma* next = mm.FindVma(addr);
+  MergeArgs m;
+  m.prev = next ? mm.Prev(*next)
+                : (mm.vmas.empty() ? nullptr : mm.vmas.rbegin()->second.get());
+  m.next = next;
+  m.start = addr;
+  m.end = addr + len;
+  m.pgoff = pgoff;
+  m.flags = vma.flags;
+  m.file = vma.shmem;
+  m.anon_vma = vma.anon_vma;
+  m.copied_from = &vma;
+  if (Vma* merged = MergeNewRange(mm, m)) return merged;
+  auto copy = std::make_unique<Vma>(vma);
+  copy->start = addr;
+  copy->end = addr + len;
+  copy->pgoff = pgoff;
+  copy->rmap = nullptr;
+  Vma* nv = InsertVma(mm, std::move(copy));
+  if (vma.anon_vma || vma.rmap) rmap_->AnonVmaClone(*nv, vma);
+  ShmemLink(*nv);
+  return nv;
+}
+
+// move_page_tables() / move_ptes().
+void Kernel::MovePageTables(Mm& mm, Vma& from, uint64_t old_addr, Vma& to,
+                            uint64_t new_addr, uint64_t len) {
+  std::vector<std::pair<uint64_t, Pte>> moving;
+  mm.pt.ForEach(old_addr, old_addr + len, [&](uint64_t a, Pte& pte) {
+    moving.emplace_back(a, pte);
+    pte = Pte{};
+  });
+  for (auto [a, pte] : moving) {
+    uint64_t na = new_addr + (a - old_addr);
+    if (pte.present() && pte.pfn() != kZeroPfn && Frame(pte.pfn()).Test(PG_anon)) {
+      Pfn pfn = pte.pfn();
+      Page& page = Frame(pfn);
+      if (rmap_->MovePte(pfn, page, from, a, to, na) == MoveAction::kCopy) {
+        Result<Pfn> copy = AllocPage();
+        if (copy.ok()) {
+          AnonVmaPrepare(mm, to);
+          Page& fresh = Frame(copy.value());
+          fresh.flags = PG_anon | PG_anon_exclusive | PG_dirty | PG_lru;
+          fresh.content = page.content;
+          rmap_->AddNewAnonRmap(copy.value(), fresh, to, na, true);
+          fresh.mapcount = 1;
+          fresh.refcount = 1;
+          rmap_->RemoveRmap(pfn, page, from, a);
+          page.mapcount--;
+          PutPage(pfn);
+          pte = Pte::Present(copy.value(), to.flags & VM_WRITE, true, true);
+          stats_.wasted_pages++;
+        }
+      }
+    }
+    mm.pt.Ensure(na) = pte;
+  }
+  mm.pt.FreeEmpty(old_addr, old_addr + len);
+}
+
+}  // namespace rmaplab

@@ -1,0 +1,56 @@
+// physmem.cc: frame allocation (the buddy allocator, reduced to a free list)
+// and the page reference counting of mm/swap.c (put_page).
+//
+// Invariants:
+//  (1) a pfn is on free_ iff its Page is all zero (refcount 0, flags 0);
+//  (2) resident_ == frames handed out and not yet freed; the zero page
+//      (pfn 0) is never handed out.
+#include <cstring>
+
+#include "core/kernel.h"
+
+namespace rmaplab {
+
+Kernel::Kernel(std::unique_ptr<ReverseMap> rmap, const SimOptions& opts)
+    : rmap_(std::move(rmap)), opts_(opts) {
+  chunks_.push_back(std::make_unique<Page[]>(1u << kChunkShift));
+  frames_ = 1;  // the zero page
+  auto init = std::make_unique<Mm>();
+  init->pid = 1;
+  rmap_->MmInit(*init);
+  procs_.emplace(1, std::move(init));
+}
+
+Kernel::~Kernel() {
+  // Tear processes down in pid order so designs see a clean exit.
+  while (!procs_.empty()) Exit(*procs_.begin()->second);
+}
+
+Result<Pfn> Kernel::AllocPage() {
+  Pfn pfn;
+  if (!free_.empty()) {
+    pfn = free_.back();
+    free_.pop_back();
+  } else {
+    if (resident_ >= opts_.mem_pages || frames_ == UINT32_MAX)
+      return Status::Error("out of memory");
+    if ((frames_ >> kChunkShift) >= chunks_.size())
+      chunks_.push_back(std::make_unique<Page[]>(1u << kChunkShift));
+    pfn = frames_++;
+  }
+  resident_++;
+  return pfn;
+}
+
+void Kernel::PutPage(Pfn pfn) {
+  Page& page = Frame(pfn);
+  if (--page.refcount == 0) FreePage(pfn);
+}
+
+void Kernel::FreePage(Pfn pfn) {
+  std::memset(&Frame(pfn), 0, sizeof(Page));
+  free_.push_back(pfn);
+  resident_--;
+}
+
+}  // namespace rmaplab

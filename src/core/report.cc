@@ -1,0 +1,100 @@
+// report.cc: what `maps`, `pagemap`, `expect` and `stats` see
+// (fs/proc/task_mmu.c: show_map_vma, pte_to_pagemap_entry).  Nothing here
+// changes state: no fault, no young bit, no counter.
+#include "core/kernel.h"
+
+namespace rmaplab {
+
+Errno Kernel::Peek(const Mm& mm, uint64_t addr, uint64_t* value) const {
+  const Vma* vma = mm.VmaLookup(addr);
+  if (!vma) return Errno::kEFAULT;
+  Pte pte = mm.pt.Get(addr);
+  *value = 0;
+  if (pte.present()) {
+    *value = Frame(pte.pfn()).content;
+  } else if (vma->shmem) {
+    auto it = vma->shmem->pages.find(vma->LinearPageIndex(addr));
+    if (it != vma->shmem->pages.end() && it->second.present())
+      *value = Frame(it->second.pfn()).content;
+  }
+  return Errno::kOk;
+}
+
+PagemapEntry Kernel::PagemapOf(const Mm& mm, uint64_t addr) const {
+  PagemapEntry e;
+  e.addr = addr;
+  Pte pte = mm.pt.Get(addr);
+  if (pte.is_swap()) {
+    e.state = PageState::kSwapped;
+  } else if (pte.present()) {
+    e.state = PageState::kPresent;
+    if (pte.pfn() == kZeroPfn) {
+      e.zero = true;  // not a normal page: never "exclusive"
+    } else {
+      const Page& page = Frame(pte.pfn());
+      e.exclusive = page.mapcount == 1;
+      e.ksm = page.Test(PG_ksm);
+      e.value = page.content;
+    }
+  }
+  return e;
+}
+
+std::vector<MapsEntry> Kernel::Maps(const Mm& mm) const {
+  std::vector<MapsEntry> out;
+  for (const auto& [start, vma] : mm.vmas) {
+    MapsEntry e;
+    e.start = vma->start;
+    e.end = vma->end;
+    e.prot = ((vma->flags & VM_READ) ? kProtRead : 0) |
+             ((vma->flags & VM_WRITE) ? kProtWrite : 0) |
+             ((vma->flags & VM_EXEC) ? kProtExec : 0);
+    e.shared = vma->flags & VM_MAYSHARE;
+    e.offset = vma->shmem ? vma->pgoff << 12 : 0;
+    out.push_back(e);
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, uint64_t>> Kernel::Stats() const {
+  uint64_t vmas = 0;
+  uint64_t ptes = 0;
+  for (const auto& [pid, mm] : procs_) {
+    vmas += mm->vmas.size();
+    ptes += mm->pt.leaf_count() * PageTable::kLeafEntries;
+  }
+  const RmapStats& rs = rmap_->stats();
+  // Bytes the design adds to every vm_area_struct are part of its cost.
+  return {
+      {"pages_resident", resident_},
+      {"pages_swapped", 0},
+      {"swap_slots_used", 0},
+      {"vmas", vmas},
+      {"processes", procs_.size()},
+      {"rmap_bytes", rmap_->MetadataBytes(Layout::kX86_64)},
+      {"rmap_bytes_i386", rmap_->MetadataBytes(Layout::kI386)},
+      {"rmap_walks", stats_.rmap_walks},
+      {"rmap_walk_steps", stats_.rmap_walk_steps},
+      {"rmap_wasted_steps", rs.wasted_steps},
+      {"rmap_lock_acquisitions", rs.lock_acquisitions},
+      {"rmap_chain_entries", rs.chain_entries},
+      {"rmap_fork_work", rs.fork_work},
+      {"rmap_exit_work", rs.exit_work},
+      {"ksm_pages_shared", 0},
+      {"ksm_pages_sharing", 0},
+      {"cow_copies", stats_.cow_copies},
+      {"cow_reuses", stats_.cow_reuses},
+      {"page_faults", stats_.page_faults},
+      {"zero_page_maps", stats_.zero_page_maps},
+      {"wasted_pages", stats_.wasted_pages},
+      {"fork_ptes", stats_.fork_ptes},
+      {"fork_copies", stats_.fork_copies},
+      {"forks", stats_.forks},
+      {"exits", stats_.exits},
+      {"vma_merges", stats_.vma_merges},
+      {"vma_splits", stats_.vma_splits},
+      {"pte_slots", ptes},
+  };
+}
+
+}  // namespace rmaplab

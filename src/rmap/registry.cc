@@ -1,0 +1,30 @@
+// registry.cc: every reverse-map design, by name.  Adding a design is one
+// file under src/rmap/ and one line here.
+#include "rmap/rmap.h"
+
+namespace rmaplab {
+
+std::unique_ptr<ReverseMap> NewAnonVmaChain();
+
+const std::vector<DesignInfo>& Designs() {
+  static const std::vector<DesignInfo> kDesigns = {
+      {"anon_vma_chain",
+       "Linux 2.6.34 to today: anon_vma per vma, linked to ancestors by chains",
+       NewAnonVmaChain},
+  };
+  return kDesigns;
+}
+
+std::unique_ptr<ReverseMap> CreateDesign(std::string_view name) {
+  for (const DesignInfo& d : Designs())
+    if (d.name == name) return d.create();
+  return nullptr;
+}
+
+bool AnonVmaCompatible(const Vma& a, const Vma& b) {
+  return a.end == b.start && a.shmem == b.shmem &&
+         !((a.flags ^ b.flags) & ~VM_ACCESS_FLAGS) &&
+         b.pgoff == a.pgoff + ((b.start - a.start) >> 12);
+}
+
+}  // namespace rmaplab
