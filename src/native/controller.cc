@@ -88,7 +88,7 @@ Status Controller::AwaitReply(uint32_t trace_pid, const Worker& w,
 
 Status Controller::AddWorker(uint32_t trace_pid, pid_t pid, int sock) {
   machine_->AddWorker(pid);
-  Worker w{pid, sock, 0};
+  Worker w{pid, sock};
   workers_[trace_pid] = w;
   Reply ready;
   Status s = AwaitReply(trace_pid, w, &ready);
@@ -97,8 +97,6 @@ Status Controller::AddWorker(uint32_t trace_pid, pid_t pid, int sock) {
     workers_.erase(trace_pid);
     return s;
   }
-  Result<uint64_t> faults = ReadFaultCount(pid);
-  if (faults.ok()) workers_[trace_pid].fault_base = faults.value();
   return Status::Ok();
 }
 
@@ -201,6 +199,7 @@ Result<Errno> Controller::CallWorker(const Op& op, Worker& w) {
   if (!s.ok()) return s;
   times_[op.kind].count++;
   times_[op.kind].total_ns += reply.elapsed_ns;
+  trace_faults_ += reply.faults;
   if (reply.message[0] != '\0') return LineError(op, reply.message);
   bool known = true;
   Errno e = ErrnoFromLinux(reply.error, &known);
@@ -242,8 +241,6 @@ Result<Errno> Controller::Fork(const Op& op, Worker& parent) {
 
 Result<Errno> Controller::Exit(const Op& op) {
   Worker w = workers_.at(op.pid);
-  Result<uint64_t> faults = ReadFaultCount(w.pid);
-  if (faults.ok()) exited_faults_ += faults.value() - w.fault_base;
   int64_t t0 = NowNs();
   Request req{Command::kExit, op};
   SendRequest(w.sock, req);

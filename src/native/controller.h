@@ -56,7 +56,6 @@ class Controller {
   struct Worker {
     pid_t pid = 0;  // real pid
     int sock = -1;
-    uint64_t fault_base = 0;  // minflt+majflt when it became ready
   };
   struct OpTime {
     uint64_t count = 0;
@@ -97,7 +96,7 @@ class Controller {
   std::map<uint32_t, Worker> workers_;  // by trace pid
   std::vector<std::pair<uint64_t, uint64_t>> trace_ranges_;  // [start, end)
   std::map<OpKind, OpTime> times_;
-  uint64_t exited_faults_ = 0;
+  uint64_t trace_faults_ = 0;  // summed Reply::faults of all worker ops
   KsmCounters ksm_base_;
   bool warned_no_kpageflags_ = false;
 };

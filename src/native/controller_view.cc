@@ -121,7 +121,7 @@ Result<Errno> Controller::Expect(const Op& op, const Worker& w) {
 }
 
 Result<Errno> Controller::Stats(const Op& op) {
-  uint64_t vma_count = 0, faults = exited_faults_;
+  uint64_t vma_count = 0;
   std::unordered_set<uint64_t> frames;
   std::unordered_set<std::pair<uint32_t, uint64_t>, SwapSlotHash> slots;
   for (const auto& [trace_pid, w] : workers_) {
@@ -140,8 +140,6 @@ Result<Errno> Controller::Stats(const Op& op) {
         frames.insert(pte.pfn);
       }
     }
-    Result<uint64_t> f = ReadFaultCount(w.pid);
-    if (f.ok()) faults += f.value() - w.fault_base;
   }
   KsmCounters ksm = machine_->ReadKsm();
   auto delta = [](uint64_t now, uint64_t base) {
@@ -156,7 +154,7 @@ Result<Errno> Controller::Stats(const Op& op) {
               {"ksm_pages_shared", delta(ksm.pages_shared, ksm_base_.pages_shared)},
               {"ksm_pages_sharing",
                delta(ksm.pages_sharing, ksm_base_.pages_sharing)},
-              {"page_faults", faults}});
+              {"page_faults", trace_faults_}});
   return Errno::kOk;
 }
 

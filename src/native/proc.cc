@@ -133,20 +133,6 @@ Result<uint64_t> ReadMemU64(pid_t pid, uint64_t addr) {
   return v;
 }
 
-Result<uint64_t> ReadFaultCount(pid_t pid) {
-  Result<std::string> text = ReadSmallFile(ProcPath(pid, "stat"));
-  if (!text.ok()) return text.status();
-  // Fields after the parenthesised comm: state(3) ppid pgrp session tty_nr
-  // tpgid flags minflt(10) cminflt majflt(12).
-  size_t p = text.value().rfind(')');
-  if (p == std::string::npos) return Status::Error("bad /proc/PID/stat");
-  std::istringstream in(text.value().substr(p + 2));
-  std::string f[10];
-  for (auto& x : f) in >> x;
-  if (!in) return Status::Error("bad /proc/PID/stat");
-  return std::stoull(f[7]) + std::stoull(f[9]);
-}
-
 }  // namespace rmaplab::native
 
 namespace rmaplab::native {

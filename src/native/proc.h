@@ -65,9 +65,6 @@ Result<uint64_t> ReadMemU64(pid_t pid, uint64_t addr);
 // swapping it in, which is an error.  Needs CAP_SYS_ADMIN.
 Result<uint64_t> ReadShmemValue(pid_t pid, const ProcVma& vma, uint64_t addr);
 
-// minflt + majflt of a live process.
-Result<uint64_t> ReadFaultCount(pid_t pid);
-
 // Whole small file (sysfs, /proc/swaps); trailing newline kept.
 Result<std::string> ReadSmallFile(const std::string& path);
 

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -20,6 +21,12 @@
 
 #include "native/channel.h"
 #include "native/pin.h"
+#include "native/proc.h"
+
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#define MADV_POPULATE_WRITE 23
+#endif
 
 namespace rmaplab::native {
 namespace {
@@ -172,10 +179,47 @@ void RunOp(const Op& op, PinTable* pins, Reply* reply) {
   }
 }
 
+uint64_t FaultCount() {
+  rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<uint64_t>(ru.ru_minflt + ru.ru_majflt);
+}
+
 int64_t NowNs() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+}
+
+// The window a trace meant for a real kernel keeps to; the worker's own
+// code, data, heap and stack are never inside it.
+constexpr uint64_t kTraceWindowStart = 0x100000000;
+constexpr uint64_t kTraceWindowEnd = 0x200000000000;
+
+// Maps every page of the worker's own memory (everything outside the trace
+// window), breaking COW on its private writable pages, so that the faults
+// counted during an op are the trace's.  Needed at start and on both sides
+// of a fork: fork copies no PTEs of file mappings, and write-protects the
+// private ones.  Errors (vvar, guard pages) are ignored.
+[[gnu::noinline]] void GrowStack() {
+  volatile char pad[64 * 1024];
+  for (size_t i = 0; i < sizeof pad; i += kPageSize) pad[i] = 0;
+}
+
+void PrefaultOwnMemory() {
+  GrowStack();  // so that the stack vma covers what ops will use
+  // The vvar page (VM_PFNMAP) cannot be populated: fault it in by use.
+  (void)NowNs();
+  (void)FaultCount();
+  Result<std::vector<ProcVma>> vmas = ReadProcMaps(getpid());
+  if (!vmas.ok()) return;
+  for (const ProcVma& v : vmas.value()) {
+    if (v.end > kTraceWindowStart && v.start < kTraceWindowEnd) continue;
+    if (v.prot == 0) continue;
+    bool cow = (v.prot & kProtWrite) && !v.shared;
+    madvise(reinterpret_cast<void*>(v.start), v.end - v.start,
+            cow ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
+  }
 }
 
 // The child half of fork: adopt the new socket, drop the parent's.
@@ -184,6 +228,7 @@ void BecomeChild(int* sock, int child_sock, PinTable* pins) {
   close(*sock);
   *sock = child_sock;
   pins->DropAfterFork();
+  PrefaultOwnMemory();
   SendReply(*sock, Reply{});  // "ready"
 }
 
@@ -197,6 +242,7 @@ void DoFork(int* sock, int child_sock, PinTable* pins, Reply* reply) {
   }
   reply->elapsed_ns = NowNs() - t0;
   if (pid < 0) reply->error = errno;
+  PrefaultOwnMemory();
   reply->child_pid = static_cast<int>(pid);
   close(child_sock);
   SendReply(*sock, *reply);
@@ -217,6 +263,7 @@ void RunWorker(int sock) {
   CPU_SET(0, &cpus);
   sched_setaffinity(0, sizeof cpus, &cpus);
   PinTable pins;
+  PrefaultOwnMemory();
   SendReply(sock, Reply{});  // "ready"
   for (;;) {
     Request req;
@@ -228,9 +275,11 @@ void RunWorker(int sock) {
       DoFork(&sock, passed_fd, &pins, &reply);
       continue;
     }
+    uint64_t faults0 = FaultCount();
     int64_t t0 = NowNs();
     RunOp(req.op, &pins, &reply);
     reply.elapsed_ns = NowNs() - t0;
+    reply.faults = FaultCount() - faults0;
     if (!SendReply(sock, reply)) _exit(3);
   }
 }
