@@ -93,11 +93,17 @@ Status Machine::KsmFull() {
   if (s.ok()) s = WriteSysfs(kKsm + "run", "1");
   if (!s.ok()) return s;
   uint64_t start = ReadKsmValue("full_scans"), seen = start;
+  uint64_t scanned = ReadKsmValue("pages_scanned");
   PassSample last = SamplePass();
   bool settled = false;
+  int idle = 0;  // ms without any scanning: no mergeable area at all
   for (int waited = 0; waited < 60000 && !settled; ++waited) {
     SleepMs(1);
     uint64_t now = ReadKsmValue("full_scans");
+    uint64_t now_scanned = ReadKsmValue("pages_scanned");
+    idle = now_scanned == scanned ? idle + 1 : 0;
+    scanned = now_scanned;
+    if (idle >= 1000) settled = true;
     if (now == seen) continue;
     seen = now;
     PassSample sample = SamplePass();

@@ -76,5 +76,15 @@ TEST(NativeProcess, ExitAndUnknownPids) {
   EXPECT_NE(r.out.find("\nprocesses 2\n"), std::string::npos) << r.out;
 }
 
+TEST(NativeProcess, AWorkerThatDiesIsReportedNotWaitedFor) {
+  // Unmapping the worker's own code (outside the window native traces keep
+  // to) kills it; the controller must say so and stop with status 2.
+  NativeRun r = RunNative(
+      "1 munmap 0x10000 0x7fffffe00000\n"
+      "1 maps\n");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("died unexpectedly"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace rmaplab::testing
