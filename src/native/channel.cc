@@ -76,16 +76,26 @@ bool ReceiveReply(int sock, Reply* reply) {
 Errno ErrnoFromLinux(int linux_errno, bool* known) {
   *known = true;
   switch (linux_errno) {
-    case 0: return Errno::kOk;
-    case EPERM: return Errno::kEPERM;
-    case ESRCH: return Errno::kESRCH;
-    case ENOMEM: return Errno::kENOMEM;
-    case EFAULT: return Errno::kEFAULT;
-    case EBUSY: return Errno::kEBUSY;
-    case EEXIST: return Errno::kEEXIST;
-    case EINVAL: return Errno::kEINVAL;
-    case EAGAIN: return Errno::kEAGAIN;
-    case ENOSYS: return Errno::kENOSYS;
+    case 0:
+      return Errno::kOk;
+    case EPERM:
+      return Errno::kEPERM;
+    case ESRCH:
+      return Errno::kESRCH;
+    case ENOMEM:
+      return Errno::kENOMEM;
+    case EFAULT:
+      return Errno::kEFAULT;
+    case EBUSY:
+      return Errno::kEBUSY;
+    case EEXIST:
+      return Errno::kEEXIST;
+    case EINVAL:
+      return Errno::kEINVAL;
+    case EAGAIN:
+      return Errno::kEAGAIN;
+    case ENOSYS:
+      return Errno::kENOSYS;
   }
   *known = false;
   return Errno::kENOSYS;

@@ -32,11 +32,11 @@ struct Request {
 static_assert(std::is_trivially_copyable_v<Request>);
 
 struct Reply {
-  int error = 0;          // Linux errno, 0 on success
-  int child_pid = 0;      // kFork: the real pid of the child
-  int64_t elapsed_ns = 0; // time spent in the syscalls / accesses
-  uint64_t faults = 0;    // minflt + majflt of the worker during the op
-  char message[160] = {}; // a reason the op cannot run natively; empty if none
+  int error = 0;           // Linux errno, 0 on success
+  int child_pid = 0;       // kFork: the real pid of the child
+  int64_t elapsed_ns = 0;  // time spent in the syscalls / accesses
+  uint64_t faults = 0;     // minflt + majflt of the worker during the op
+  char message[160] = {};  // a reason the op cannot run natively; empty if none
 };
 static_assert(std::is_trivially_copyable_v<Reply>);
 

@@ -82,8 +82,8 @@ Status Controller::AwaitReply(uint32_t trace_pid, const Worker& w,
   int status = 0;
   waitpid(w.pid, &status, 0);
   machine_->RemoveWorker(w.pid);
-  return Status::Error(who + " died unexpectedly: " +
-                       DescribeWaitStatus(status));
+  return Status::Error(who +
+                       " died unexpectedly: " + DescribeWaitStatus(status));
 }
 
 Status Controller::AddWorker(uint32_t trace_pid, pid_t pid, int sock) {
@@ -154,10 +154,15 @@ Result<Errno> Controller::ExecuteSystemOp(const Op& op) {
     case OpKind::kKsm:
       s = op.ksm_full ? machine_->KsmFull() : machine_->KsmScan(op.pages);
       break;
-    case OpKind::kReclaim: return Reclaim(op);
-    case OpKind::kSwapoff: s = machine_->SwapoffAndOn(); break;
-    case OpKind::kStats: return Stats(op);
-    default: return LineError(op, "not a system op");
+    case OpKind::kReclaim:
+      return Reclaim(op);
+    case OpKind::kSwapoff:
+      s = machine_->SwapoffAndOn();
+      break;
+    case OpKind::kStats:
+      return Stats(op);
+    default:
+      return LineError(op, "not a system op");
   }
   if (!s.ok()) return LineError(op, s.message());
   return Errno::kOk;
@@ -167,12 +172,21 @@ Result<Errno> Controller::ExecuteProcessOp(const Op& op, Worker& w) {
   int64_t t0 = NowNs();
   Result<Errno> r = Errno::kOk;
   switch (op.kind) {
-    case OpKind::kFork: return Fork(op, w);
-    case OpKind::kExit: return Exit(op);
-    case OpKind::kMaps: r = Maps(op, w); break;
-    case OpKind::kPagemap: r = Pagemap(op, w); break;
-    case OpKind::kExpect: r = Expect(op, w); break;
-    default: return CallWorker(op, w);
+    case OpKind::kFork:
+      return Fork(op, w);
+    case OpKind::kExit:
+      return Exit(op);
+    case OpKind::kMaps:
+      r = Maps(op, w);
+      break;
+    case OpKind::kPagemap:
+      r = Pagemap(op, w);
+      break;
+    case OpKind::kExpect:
+      r = Expect(op, w);
+      break;
+    default:
+      return CallWorker(op, w);
   }
   times_[op.kind].count++;
   times_[op.kind].total_ns += NowNs() - t0;
@@ -183,23 +197,26 @@ void Controller::RecordRange(uint64_t start, uint64_t len) {
   trace_ranges_.emplace_back(start, start + len);
 }
 
-Result<Errno> Controller::CallWorker(const Op& op, Worker& w) {
+Result<Errno> Controller::CallWorker(const Op& op, Worker& w, bool account) {
   if (op.kind == OpKind::kMigrate && !NodeOnline(op.node)) {
     return LineError(op, "NUMA node " + std::to_string(op.node) +
                              " is not online on this machine");
   }
   if (op.kind == OpKind::kMadvise && op.advice == Advice::kPageout) {
     Status s = machine_->EnsureSwap();
-    if (!s.ok()) return LineError(op, "madvise pageout needs swap: " + s.message());
+    if (!s.ok())
+      return LineError(op, "madvise pageout needs swap: " + s.message());
   }
   Request req{Command::kOp, op};
   SendRequest(w.sock, req);  // a failure shows up as EOF in AwaitReply
   Reply reply;
   Status s = AwaitReply(op.pid, w, &reply);
   if (!s.ok()) return s;
-  times_[op.kind].count++;
-  times_[op.kind].total_ns += reply.elapsed_ns;
-  trace_faults_ += reply.faults;
+  if (account) {
+    times_[op.kind].count++;
+    times_[op.kind].total_ns += reply.elapsed_ns;
+    trace_faults_ += reply.faults;
+  }
   if (reply.message[0] != '\0') return LineError(op, reply.message);
   bool known = true;
   Errno e = ErrnoFromLinux(reply.error, &known);
@@ -252,9 +269,9 @@ Result<Errno> Controller::Exit(const Op& op) {
   machine_->RemoveWorker(w.pid);
   workers_.erase(op.pid);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return LineError(op, "the worker for pid " + std::to_string(op.pid) +
-                             " did not exit cleanly: " +
-                             DescribeWaitStatus(status));
+    return LineError(
+        op, "the worker for pid " + std::to_string(op.pid) +
+                " did not exit cleanly: " + DescribeWaitStatus(status));
   }
   return Errno::kOk;
 }

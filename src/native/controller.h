@@ -66,8 +66,9 @@ class Controller {
   Result<Errno> Execute(const Op& op);
   Result<Errno> ExecuteSystemOp(const Op& op);
   Result<Errno> ExecuteProcessOp(const Op& op, Worker& w);
-  // Sends a process op to a worker and maps its reply.
-  Result<Errno> CallWorker(const Op& op, Worker& w);
+  // Sends a process op to a worker and maps its reply; `account` adds its
+  // time and faults to the trace's (false for ops the controller invents).
+  Result<Errno> CallWorker(const Op& op, Worker& w, bool account = true);
   Result<Errno> Fork(const Op& op, Worker& parent);
   Result<Errno> Exit(const Op& op);
   Status AwaitReply(uint32_t trace_pid, const Worker& w, Reply* reply);
@@ -78,8 +79,7 @@ class Controller {
   // The views (controller_view.cc).
   Result<std::vector<ProcVma>> TraceVmas(const Worker& w) const;
   Result<std::vector<PagemapEntry>> PagemapEntries(const Worker& w,
-                                                   uint64_t addr,
-                                                   uint64_t len);
+                                                   uint64_t addr, uint64_t len);
   Result<uint64_t> PageValue(const Worker& w, const std::vector<ProcVma>& vmas,
                              uint64_t addr, const PagemapBits& pte);
   Result<Errno> Maps(const Op& op, const Worker& w);
@@ -93,7 +93,7 @@ class Controller {
   Options options_;
   std::ostream& out_;
   std::ostream& err_;
-  std::map<uint32_t, Worker> workers_;  // by trace pid
+  std::map<uint32_t, Worker> workers_;                       // by trace pid
   std::vector<std::pair<uint64_t, uint64_t>> trace_ranges_;  // [start, end)
   std::map<OpKind, OpTime> times_;
   uint64_t trace_faults_ = 0;  // summed Reply::faults of all worker ops

@@ -92,7 +92,8 @@ Result<Errno> Controller::Maps(const Op& op, const Worker& w) {
 }
 
 Result<Errno> Controller::Pagemap(const Op& op, const Worker& w) {
-  Result<std::vector<PagemapEntry>> entries = PagemapEntries(w, op.addr, op.len);
+  Result<std::vector<PagemapEntry>> entries =
+      PagemapEntries(w, op.addr, op.len);
   if (!entries.ok()) return entries.status();
   PrintPagemap(out_, op.pid, op.line, entries.value());
   return Errno::kOk;
@@ -108,12 +109,13 @@ Result<Errno> Controller::Expect(const Op& op, const Worker& w) {
   for (uint64_t i = 0; i < ptes.value().size(); ++i) {
     uint64_t addr = op.addr + i * kPageSize;
     bool mapped = false;
-    for (const ProcVma& v : vmas.value()) mapped |= v.start <= addr && addr < v.end;
+    for (const ProcVma& v : vmas.value())
+      mapped |= v.start <= addr && addr < v.end;
     if (!mapped) return Errno::kEFAULT;
     Result<uint64_t> v = PageValue(w, vmas.value(), addr, ptes.value()[i]);
     if (!v.ok()) {
-      return Status::Error("line " + std::to_string(op.line) + ": expect: " +
-                           v.status().message());
+      return Status::Error("line " + std::to_string(op.line) +
+                           ": expect: " + v.status().message());
     }
     if (v.value() != op.value) return Errno::kExpect;
   }
@@ -145,16 +147,16 @@ Result<Errno> Controller::Stats(const Op& op) {
   auto delta = [](uint64_t now, uint64_t base) {
     return now > base ? now - base : 0;
   };
-  PrintStats(out_, op.line,
-             {{"pages_resident", frames.size()},
-              {"pages_swapped", slots.size()},
-              {"swap_slots_used", machine_->SwapSlotsUsed()},
-              {"vmas", vma_count},
-              {"processes", workers_.size()},
-              {"ksm_pages_shared", delta(ksm.pages_shared, ksm_base_.pages_shared)},
-              {"ksm_pages_sharing",
-               delta(ksm.pages_sharing, ksm_base_.pages_sharing)},
-              {"page_faults", trace_faults_}});
+  PrintStats(
+      out_, op.line,
+      {{"pages_resident", frames.size()},
+       {"pages_swapped", slots.size()},
+       {"swap_slots_used", machine_->SwapSlotsUsed()},
+       {"vmas", vma_count},
+       {"processes", workers_.size()},
+       {"ksm_pages_shared", delta(ksm.pages_shared, ksm_base_.pages_shared)},
+       {"ksm_pages_sharing", delta(ksm.pages_sharing, ksm_base_.pages_sharing)},
+       {"page_faults", trace_faults_}});
   return Errno::kOk;
 }
 
@@ -168,8 +170,8 @@ Result<Errno> Controller::Reclaim(const Op& op) {
   for (const auto& [trace_pid, w] : workers_) pids.push_back(w.pid);
   Result<bool> done = machine_->ReclaimThroughCgroup(op.pages, pids);
   if (!done.ok()) {
-    return Status::Error("line " + std::to_string(op.line) + ": reclaim: " +
-                         done.status().message());
+    return Status::Error("line " + std::to_string(op.line) +
+                         ": reclaim: " + done.status().message());
   }
   if (done.value()) return Errno::kOk;
   return PageoutFallback(op.pages);
@@ -193,7 +195,7 @@ Result<Errno> Controller::PageoutFallback(uint64_t pages) {
         advise.addr = v.start + i * kPageSize;
         advise.len = kPageSize;
         advise.advice = Advice::kPageout;
-        Result<Errno> r = CallWorker(advise, w);
+        Result<Errno> r = CallWorker(advise, w, /*account=*/false);
         if (!r.ok()) return r;
         --pages;
       }

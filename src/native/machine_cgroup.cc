@@ -79,8 +79,8 @@ Result<bool> Machine::ReclaimThroughCgroup(uint64_t pages,
     if (!s.ok()) return s;
   }
   // EAGAIN means fewer pages could be reclaimed: still a completed op.
-  Status s = WriteSysfs(cgroup_dir_ + "/memory.reclaim",
-                        std::to_string(pages * 4096));
+  Status s =
+      WriteSysfs(cgroup_dir_ + "/memory.reclaim", std::to_string(pages * 4096));
   if (!s.ok() && s.message().find(strerror(EAGAIN)) == std::string::npos) {
     return s;
   }

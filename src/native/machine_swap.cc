@@ -46,10 +46,13 @@ bool ZramFree(int index) {
 // Returns the index of a zram device this run may configure.
 Result<int> ClaimZram() {
   if (ZramFree(0)) return 0;
-  Result<std::string> added = ReadSmallFile(std::string(kZramControl) + "hot_add");
+  Result<std::string> added =
+      ReadSmallFile(std::string(kZramControl) + "hot_add");
   if (!added.ok()) {
-    return Status::Error("/dev/zram0 is in use and no zram device can be "
-                         "hot-added (" + added.status().message() + ")");
+    return Status::Error(
+        "/dev/zram0 is in use and no zram device can be "
+        "hot-added (" +
+        added.status().message() + ")");
   }
   std::string id = Trim(added.value());
   Status s = RestoreLogPush(UndoKind::kWriteFile,
@@ -68,7 +71,8 @@ Status RunMkswap(const std::string& dev) {
   pid_t pid;
   int r = posix_spawnp(&pid, "mkswap", &fa, nullptr, argv, environ);
   posix_spawn_file_actions_destroy(&fa);
-  if (r != 0) return Status::Error("cannot run mkswap: " + std::string(strerror(r)));
+  if (r != 0)
+    return Status::Error("cannot run mkswap: " + std::string(strerror(r)));
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
@@ -126,7 +130,8 @@ Result<uint64_t> Machine::ReadSwapSlot(const PagemapBits& pte) const {
         "device is the only swap area");
   }
   int fd = open(swap_device_.c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC);
-  if (fd < 0) return Status::Error("open " + swap_device_ + ": " + strerror(errno));
+  if (fd < 0)
+    return Status::Error("open " + swap_device_ + ": " + strerror(errno));
   void* buf = nullptr;
   if (posix_memalign(&buf, 4096, 4096) != 0) {
     close(fd);

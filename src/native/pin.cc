@@ -88,7 +88,8 @@ PinResult PinTable::DmaWrite(const Op& op) {
   for (auto& r : rings_) {
     if (op.addr < r->addr || op.addr + op.len > r->addr + r->len) continue;
     int fd = MakeSourceFile(op);
-    if (fd < 0) return {0, "memfd for dmawrite: " + std::string(strerror(errno))};
+    if (fd < 0)
+      return {0, "memfd for dmawrite: " + std::string(strerror(errno))};
     int e = ReadFixed(&r->ring, fd, op.addr, op.len);
     close(fd);
     return {e, ""};

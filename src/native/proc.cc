@@ -127,8 +127,8 @@ Result<uint64_t> ReadKpageflags(uint64_t pfn) {
 
 Result<uint64_t> ReadMemU64(pid_t pid, uint64_t addr) {
   uint64_t v = 0;
-  Status s = PreadAll(ProcPath(pid, "mem"), &v, sizeof v,
-                      static_cast<off_t>(addr));
+  Status s =
+      PreadAll(ProcPath(pid, "mem"), &v, sizeof v, static_cast<off_t>(addr));
   if (!s.ok()) return s;
   return v;
 }
@@ -179,8 +179,10 @@ Result<uint64_t> ReadShmemValue(pid_t pid, const ProcVma& vma, uint64_t addr) {
   std::string path = ProcPath(pid, name);
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    return ErrnoStatus("cannot look into the shmem object behind a shared "
-                       "mapping without faulting (open " + path + ")");
+    return ErrnoStatus(
+        "cannot look into the shmem object behind a shared "
+        "mapping without faulting (open " +
+        path + ")");
   }
   Result<uint64_t> v =
       ReadObjectPage(fd, static_cast<off_t>(vma.offset + addr - vma.start));

@@ -35,11 +35,11 @@ Result<std::vector<ProcVma>> ReadProcMaps(pid_t pid);
 
 // A decoded /proc/PID/pagemap entry.
 struct PagemapBits {
-  bool present = false;    // bit 63
-  bool swapped = false;    // bit 62
-  bool exclusive = false;  // bit 56, PM_MMAP_EXCLUSIVE
-  uint64_t pfn = 0;        // bits 0-54 if present (0 without CAP_SYS_ADMIN)
-  uint32_t swap_type = 0;  // bits 0-4 if swapped
+  bool present = false;      // bit 63
+  bool swapped = false;      // bit 62
+  bool exclusive = false;    // bit 56, PM_MMAP_EXCLUSIVE
+  uint64_t pfn = 0;          // bits 0-54 if present (0 without CAP_SYS_ADMIN)
+  uint32_t swap_type = 0;    // bits 0-4 if swapped
   uint64_t swap_offset = 0;  // bits 5-54 if swapped
 };
 

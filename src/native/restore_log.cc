@@ -45,8 +45,12 @@ void RunUndo(const Undo& u) {
       }
       return;
     }
-    case UndoKind::kSwapoff: swapoff(u.path); return;
-    case UndoKind::kRmdir: rmdir(u.path); return;
+    case UndoKind::kSwapoff:
+      swapoff(u.path);
+      return;
+    case UndoKind::kRmdir:
+      rmdir(u.path);
+      return;
   }
 }
 

@@ -89,8 +89,7 @@ int DoMmap(const Op& op) {
 int DoMremap(const Op& op) {
   void* old = reinterpret_cast<void*>(op.addr);
   void* r = op.has_new_addr
-                ? mremap(old, op.len, op.new_len,
-                         MREMAP_MAYMOVE | MREMAP_FIXED,
+                ? mremap(old, op.len, op.new_len, MREMAP_MAYMOVE | MREMAP_FIXED,
                          reinterpret_cast<void*>(op.new_addr))
                 : mremap(old, op.len, op.new_len, 0);
   return r == MAP_FAILED ? errno : 0;
@@ -98,15 +97,24 @@ int DoMremap(const Op& op) {
 
 int LinuxAdvice(Advice a) {
   switch (a) {
-    case Advice::kDontneed: return MADV_DONTNEED;
-    case Advice::kMergeable: return MADV_MERGEABLE;
-    case Advice::kUnmergeable: return MADV_UNMERGEABLE;
-    case Advice::kPageout: return MADV_PAGEOUT;
-    case Advice::kCold: return MADV_COLD;
-    case Advice::kDontfork: return MADV_DONTFORK;
-    case Advice::kDofork: return MADV_DOFORK;
-    case Advice::kWipeonfork: return MADV_WIPEONFORK;
-    case Advice::kKeeponfork: return MADV_KEEPONFORK;
+    case Advice::kDontneed:
+      return MADV_DONTNEED;
+    case Advice::kMergeable:
+      return MADV_MERGEABLE;
+    case Advice::kUnmergeable:
+      return MADV_UNMERGEABLE;
+    case Advice::kPageout:
+      return MADV_PAGEOUT;
+    case Advice::kCold:
+      return MADV_COLD;
+    case Advice::kDontfork:
+      return MADV_DONTFORK;
+    case Advice::kDofork:
+      return MADV_DOFORK;
+    case Advice::kWipeonfork:
+      return MADV_WIPEONFORK;
+    case Advice::kKeeponfork:
+      return MADV_KEEPONFORK;
   }
   return -1;
 }
@@ -151,30 +159,44 @@ void RunPinOp(const Op& op, PinTable* pins, Reply* reply) {
 
 void RunOp(const Op& op, PinTable* pins, Reply* reply) {
   switch (op.kind) {
-    case OpKind::kMmap: reply->error = DoMmap(op); return;
+    case OpKind::kMmap:
+      reply->error = DoMmap(op);
+      return;
     case OpKind::kMunmap:
-      reply->error = munmap(reinterpret_cast<void*>(op.addr), op.len) ? errno : 0;
+      reply->error =
+          munmap(reinterpret_cast<void*>(op.addr), op.len) ? errno : 0;
       return;
     case OpKind::kMprotect:
-      reply->error =
-          mprotect(reinterpret_cast<void*>(op.addr), op.len, op.prot) ? errno : 0;
+      reply->error = mprotect(reinterpret_cast<void*>(op.addr), op.len, op.prot)
+                         ? errno
+                         : 0;
       return;
-    case OpKind::kMremap: reply->error = DoMremap(op); return;
+    case OpKind::kMremap:
+      reply->error = DoMremap(op);
+      return;
     case OpKind::kMadvise:
       reply->error = madvise(reinterpret_cast<void*>(op.addr), op.len,
                              LinuxAdvice(op.advice))
                          ? errno
                          : 0;
       return;
-    case OpKind::kRead: reply->error = AccessPages(op, false); return;
-    case OpKind::kWrite: reply->error = AccessPages(op, true); return;
-    case OpKind::kMigrate: reply->error = DoMigrate(op); return;
+    case OpKind::kRead:
+      reply->error = AccessPages(op, false);
+      return;
+    case OpKind::kWrite:
+      reply->error = AccessPages(op, true);
+      return;
+    case OpKind::kMigrate:
+      reply->error = DoMigrate(op);
+      return;
     case OpKind::kPin:
     case OpKind::kDmaWrite:
-    case OpKind::kUnpin: RunPinOp(op, pins, reply); return;
+    case OpKind::kUnpin:
+      RunPinOp(op, pins, reply);
+      return;
     default:
-      SetMessage(reply, "op " + std::string(OpName(op.kind)) +
-                            " is not a worker op");
+      SetMessage(reply,
+                 "op " + std::string(OpName(op.kind)) + " is not a worker op");
       return;
   }
 }

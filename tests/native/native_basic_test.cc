@@ -11,7 +11,6 @@
 namespace rmaplab::testing {
 namespace {
 
-
 TEST(NativeBasic, MprotectSplitsAndMerges) {
   // 0123   4 pages at 0x100000000
   // AAAA   mmap rw
@@ -73,7 +72,8 @@ TEST(NativeBasic, SharedMappingOffsetsAfterSplit) {
 }
 
 TEST(NativeBasic, ReadOfNeverWrittenPrivatePageMapsTheZeroPage) {
-  if (!IsRoot()) GTEST_SKIP() << "the zero-page flag needs /proc/kpageflags (root)";
+  if (!IsRoot())
+    GTEST_SKIP() << "the zero-page flag needs /proc/kpageflags (root)";
   NativeRun r = RunNative(
       "1 mmap 0x100000000 8K rw\n"
       "1 read 0x100000000\n"
@@ -145,9 +145,9 @@ TEST(NativeBasic, DefaultWriteValueIsTheSpecFormula) {
       "1 pagemap 0x100000000 4K\n");
   ASSERT_EQ(r.status, 0) << r.err;
   char want[64];
-  std::snprintf(want, sizeof want, "100000000 present exclusive value=0x%llx",
-                static_cast<unsigned long long>(
-                    DefaultWriteValue(2, 1, 0x100000000)));
+  std::snprintf(
+      want, sizeof want, "100000000 present exclusive value=0x%llx",
+      static_cast<unsigned long long>(DefaultWriteValue(2, 1, 0x100000000)));
   ASSERT_EQ(r.lines.size(), 2u);
   EXPECT_EQ(r.lines[1], want);
 }

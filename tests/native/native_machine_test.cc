@@ -17,7 +17,8 @@ std::string ReadFile(const std::string& path) {
 
 std::string KsmSettings() {
   std::string s;
-  for (const char* f : {"run", "pages_to_scan", "sleep_millisecs", "smart_scan"}) {
+  for (const char* f :
+       {"run", "pages_to_scan", "sleep_millisecs", "smart_scan"}) {
     s += ReadFile(std::string("/sys/kernel/mm/ksm/") + f);
   }
   return s;
@@ -118,8 +119,8 @@ TEST(NativeMachine, MigrateToAMissingNodeSaysSo) {
 }
 
 TEST(NativeMachine, TimeFlagPrintsPerOpTimes) {
-  NativeRun r = RunNative("1 mmap 0x100000000 4K rw\n1 write 0x100000000\n",
-                          {"--time"});
+  NativeRun r =
+      RunNative("1 mmap 0x100000000 4K rw\n1 write 0x100000000\n", {"--time"});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.err.find("\nmmap 1 "), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("\nwrite 1 "), std::string::npos) << r.err;
