@@ -205,6 +205,7 @@ template <typename Fn>
 void Kernel::RmapWalk(Pfn pfn, bool count, Fn&& fn) {
   Page& page = Frame(pfn);
   if (count) stats_.rmap_walks++;
+  RmapStats saved = rmap_->stats();  // the checker's walks leave no trace
   rmap_->Walk(pfn, page, [&](Vma& vma, uint64_t addr) -> bool {
     if (count) stats_.rmap_walk_steps++;
     Pte* pte = vma.mm->pt.Find(addr);
@@ -214,6 +215,7 @@ void Kernel::RmapWalk(Pfn pfn, bool count, Fn&& fn) {
     }
     return fn(vma, addr, *pte);
   });
+  if (!count) rmap_->stats() = saved;
 }
 
 }  // namespace rmaplab
