@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "native/native.h"
+#include "rmaplab/gen.h"
 #include "rmaplab/sim.h"
 #include "rmaplab/trace.h"
 
@@ -155,6 +156,7 @@ int Main(int argc, char** argv) {
   if (cmd == "designs") return DesignsCommand(args);
   if (cmd == "native") return NativeCommand(args, std::cout, std::cerr);
   if (cmd == "diff") return DiffCommand(args, std::cout, std::cerr);
+  if (cmd == "gen") return GenCommand(args, std::cout, std::cerr);
   std::cerr << "rmaplab: unknown command '" << cmd << "'\n" << kUsage;
   return 2;
 }

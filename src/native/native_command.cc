@@ -1,6 +1,6 @@
 // native_command.cc: `rmaplab native [--time] [--keep-going] TRACE`, the
-// command-line edge of the native replayer (exceptions stop here), and the
-// `rmaplab diff` placeholder.
+// command-line edge of the native replayer (exceptions stop here).  `rmaplab
+// diff` is in diff_command.cc.
 #include <ostream>
 #include <string>
 #include <vector>
@@ -115,12 +115,6 @@ int NativeCommand(const std::vector<std::string>& argv, std::ostream& out,
     err << "rmaplab native: " << e.what() << '\n';
     return 2;
   }
-}
-
-int DiffCommand(const std::vector<std::string>&, std::ostream&,
-                std::ostream& err) {
-  err << "rmaplab diff: not implemented yet\n";
-  return 2;
 }
 
 }  // namespace rmaplab
