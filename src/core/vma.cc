@@ -314,7 +314,10 @@ Errno Kernel::Mprotect(Mm& mm, uint64_t start, uint64_t len, int prot) {
     uint64_t tmp = std::min(vma->end, end);
     if (Errno e = MprotectFixup(mm, *vma, &prev, nstart, tmp, newflags); e != Errno::kOk)
       return e;
-    nstart = tmp;
+    // vma_iter_end(): when the fixup merged [nstart, tmp) with the next vma,
+    // that vma is done too; go on from the end of the merged one, or the
+    // loop would see a vma starting before nstart and fail with ENOMEM.
+    nstart = std::max(tmp, prev->end);
     if (nstart >= end) return Errno::kOk;
     vma = mm.FindVma(nstart);
     if (!vma || vma->start != nstart) return Errno::kENOMEM;
