@@ -158,6 +158,7 @@ class Kernel {
   Errno AnonFault(Mm& mm, Vma& vma, uint64_t addr, bool write, Pte& pte);
   Errno WpFault(Mm& mm, Vma& vma, uint64_t addr, Pte& pte);
   Errno ShmemFault(Mm& mm, Vma& vma, uint64_t addr, bool write, Pte& pte);
+  void ShmemFaultAround(Mm& mm, Vma& vma, uint64_t addr);
   Errno AnonVmaPrepare(Mm& mm, Vma& vma);
   Errno CheckAccess(const Vma* vma, uint64_t addr, bool write) const;
   void ZapPte(Vma& vma, uint64_t addr, Pte& pte);

@@ -7,6 +7,8 @@
 //  (2) every change to a PTE that maps a page changes page->mapcount and
 //      page->refcount with it, and tells the reverse map (anon pages);
 //  (3) the zero page is mapped read-only, never counted, never in an rmap.
+#include <algorithm>
+
 #include "core/kernel.h"
 
 namespace rmaplab {
@@ -87,12 +89,45 @@ Errno Kernel::WpFault(Mm& mm, Vma& vma, uint64_t addr, Pte& pte) {
   return Errno::kOk;
 }
 
+// do_fault_around() + filemap_map_pages(): a read fault on a shmem vma
+// first maps, read-only, every page of the object already in its cache
+// within the fault_around_bytes window (64 KiB: 16 PTEs, aligned, clamped
+// to the vma and the page table) whose PTE is none.  So after one process
+// faults a shmem page in, a read fault by another on a neighbour maps that
+// page too (visible in pagemap as present, and as shared).
+void Kernel::ShmemFaultAround(Mm& mm, Vma& vma, uint64_t addr) {
+  constexpr uint64_t kFaultAroundPages = 16, kPtrsPerPte = 512;
+  const ShmemObject& obj = *vma.shmem;
+  uint64_t pte_off = (addr >> kPageShift) % kPtrsPerPte;
+  uint64_t vma_off = (addr - vma.start) >> kPageShift;
+  uint64_t vma_pages = (vma.end - vma.start) >> kPageShift;
+  uint64_t from = std::max(pte_off / kFaultAroundPages * kFaultAroundPages,
+                           pte_off - std::min(pte_off, vma_off));
+  uint64_t to = std::min({from + kFaultAroundPages, kPtrsPerPte,
+                          pte_off + vma_pages - vma_off});
+  uint64_t table = addr - pte_off * kPageSize;
+  for (uint64_t i = from; i < to; ++i) {
+    uint64_t a = table + i * kPageSize;
+    uint64_t pgoff = vma.LinearPageIndex(a);
+    if (a == addr || pgoff >= obj.size_pages) continue;
+    auto it = obj.pages.find(pgoff);
+    if (it == obj.pages.end() || !it->second.present()) continue;
+    Pte& pte = mm.pt.Ensure(a);
+    if (!pte.none()) continue;
+    Page& page = Frame(it->second.pfn());
+    page.mapcount++;
+    page.refcount++;
+    pte = Pte::Present(it->second.pfn(), false, false, true);
+  }
+}
+
 // shmem_fault() + finish_fault(): map the object's page, allocating it.
 Errno Kernel::ShmemFault(Mm& mm, Vma& vma, uint64_t addr, bool write, Pte& pte) {
   ShmemObject& obj = *vma.shmem;
   uint64_t pgoff = vma.LinearPageIndex(addr);
   if (pgoff >= obj.size_pages) return Errno::kEFAULT;  // SIGBUS past i_size
   stats_.page_faults++;
+  if (!write) ShmemFaultAround(mm, vma, addr);
   Pte& slot = obj.pages[pgoff];
   if (!slot.present()) {
     Result<Pfn> pfn = AllocPage();
