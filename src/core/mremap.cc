@@ -41,8 +41,20 @@ Errno Kernel::MremapExpandInPlace(Mm& mm, Vma& vma, uint64_t addr,
   if (end > kUserMax || end < vma.end) return Errno::kENOMEM;
   Vma* next = mm.FindVma(vma.end);
   if (next && next->start < end) return Errno::kENOMEM;
-  // vma_merge_extend(): expand only; never merges with the next vma.
-  vma.end = end;
+  // vma_merge_extend(): vma_merge_new_range() of [vma.end, end) with vma
+  // as prev and the next vma as next.  The left merge always succeeds (the
+  // range continues vma exactly); when the new end touches a compatible next
+  // vma, that one is merged in too, as for a new mapping.
+  MergeArgs m;
+  m.prev = &vma;
+  m.next = next;
+  m.start = vma.end;
+  m.end = end;
+  m.pgoff = vma.pgoff + vma.pages();
+  m.flags = vma.flags;
+  m.file = vma.shmem;
+  m.anon_vma = vma.anon_vma;
+  if (!MergeNewRange(mm, m)) return Errno::kENOMEM;
   return Errno::kOk;
 }
 
