@@ -101,6 +101,10 @@ PinResult PinTable::Unpin(uint64_t addr, uint64_t len) {
   size_t before = rings_.size();
   std::erase_if(rings_, [&](std::unique_ptr<Ring>& r) {
     if (r->addr < addr || r->addr + r->len > addr + len) return false;
+    // Unregister first: that unpins now.  Closing the ring alone defers the
+    // unpin to io_ring_exit_work(), so a fork right after `unpin` would
+    // still see the pages as maybe-DMA-pinned and copy them.
+    io_uring_unregister_buffers(&r->ring);
     io_uring_queue_exit(&r->ring);
     return true;
   });
