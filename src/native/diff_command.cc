@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <ostream>
 #include <sstream>
@@ -159,6 +160,65 @@ void PrintOpsBefore(std::ostream& out, const std::string& source,
   }
 }
 
+// The address range a maps or pagemap line shows, or false.
+bool LineRange(const std::string& s, uint64_t* start, uint64_t* end) {
+  char* rest = nullptr;
+  *start = std::strtoull(s.c_str(), &rest, 16);
+  if (rest == s.c_str()) return false;
+  *end = *start + kPageSize;
+  if (*rest == '-') *end = std::strtoull(rest + 1, &rest, 16);
+  return *rest == ' ' && *end > *start;
+}
+
+bool Touches(const Op& op, uint64_t start, uint64_t end) {
+  auto overlaps = [&](uint64_t a, uint64_t len) {
+    return a < end && start < a + std::max(len, kPageSize);
+  };
+  switch (op.kind) {
+    case OpKind::kFork: case OpKind::kExit:
+      return true;
+    case OpKind::kMaps: case OpKind::kStats:
+      return false;
+    case OpKind::kMremap:
+      return overlaps(op.addr, std::max(op.len, op.new_len)) ||
+             (op.has_new_addr && overlaps(op.new_addr, op.new_len));
+    default:
+      return op.pid != 0 && overlaps(op.addr, op.len);
+  }
+}
+
+// For a divergence in a maps or pagemap line: every op before `line` that
+// touched its address range, and every fork and exit (the history of that
+// memory, which the ops just before a final dump rarely show).
+void PrintHistory(std::ostream& out, const std::string& source,
+                  const Trace& trace, int line, const std::string& a,
+                  const std::string& b) {
+  uint64_t start, end, s2, e2;
+  bool have = LineRange(a, &start, &end);
+  if (LineRange(b, &s2, &e2)) {
+    if (!have) start = s2, end = e2;
+    start = std::min(start, s2);
+    end = std::max(end, e2);
+    have = true;
+  }
+  if (!have) return;
+  std::vector<std::string> text;
+  std::istringstream in(source);
+  for (std::string s; std::getline(in, s);) text.push_back(s);
+  out << "--- ops before line " << line << " touching [" << std::hex << start
+      << ", " << end << std::dec << "), and forks and exits:\n";
+  int shown = 0;
+  for (const Op& op : trace.ops) {
+    if (op.line >= line || !Touches(op, start, end)) continue;
+    if (++shown > 40) {
+      out << "(more)\n";
+      break;
+    }
+    if (static_cast<size_t>(op.line) <= text.size())
+      out << op.line << ": " << text[op.line - 1] << '\n';
+  }
+}
+
 // Returns the exit status after printing the first divergence, or 0.
 int Compare(const Args& args, const std::string& source, const Trace& trace,
             const std::string& model_out, const std::string& kernel_out,
@@ -183,6 +243,8 @@ int Compare(const Args& args, const std::string& source, const Trace& trace,
   PrintAround(out, "model", m, at);
   PrintAround(out, "kernel", k, at);
   PrintOpsBefore(out, source, trace, line);
+  PrintHistory(out, source, trace, line, at < m.size() ? m[at].text : "",
+               at < k.size() ? k[at].text : "");
   return 1;
 }
 
