@@ -326,6 +326,10 @@ int Diff(const Args& args, std::ostream& out, std::ostream& err) {
     return 2;
   }
 
+  if (std::string why = NativePreflight(); !why.empty()) {
+    err << "skipped: " << args.trace_path << ": " << why << '\n';
+    return 2;
+  }
   std::ostringstream kernel_out, kernel_err;
   int native_rc = RunNative(args, trace.value(), kernel_out, kernel_err);
   if (native_rc == 2) {
