@@ -113,6 +113,7 @@ struct ProtChoice {
 constexpr ProtChoice kProts[] = {
     {"rw-", 3}, {"rw", 3}, {"rw-", 3}, {"rw", 3}, {"r--", 1}, {"r", 1},
     {"---", 0}, {"none", 0}, {"rwx", 7}, {"r-x", 5}, {"rx", 5},
+    {"-w-", 2}, {"--x", 4},
 };
 
 class Generator {
@@ -360,13 +361,25 @@ class Generator {
       }
     }
     GProc& src = procs_.at(pid);
-    if (!back) {
+    bool multi = false;
+    if (!back && rng_.Chance(20)) {
+      // Several vmas and the holes between them, same size: since Linux
+      // 6.17 every vma in the range moves, keeping the gaps (and what the
+      // target has in them).  Starts in a
+      // vma, so this needs no knowledge of where vmas end.
+      multi = true;
+      a = AnyPage(src);
+      len = new_len = rng_.Range(2, 8) * kPageSize;
+      if (!InWindow(a, len) || AnyPinned(src, a, len)) return false;
+    } else if (!back) {
       if (!PickSource(src, &a, &len, &run_end)) return false;
       const GPage& first = src.pages.at(a);
       new_len = len;
       if (rng_.Chance(25)) {
         new_len = rng_.Range(1, len / kPageSize + (first.shared ? 0 : 4)) * kPageSize;
       }
+    }
+    if (!back) {
       for (int tries = 0; tries < 6 && target == 0; ++tries) {
         if (rng_.Chance(60)) {  // next to a faulted or unfaulted neighbour
           auto [lo, hi] = MappedRun(src, AnyPage(src));
@@ -384,6 +397,21 @@ class Generator {
     (void)proc;
     EmitOp(pid, "mremap " + Hex(a) + " " + Len(len) + " " + Len(new_len) + " " +
                     Hex(target));
+    if (multi) {
+      std::map<uint64_t, GPage> moved(src.pages.lower_bound(a),
+                                      src.pages.lower_bound(a + len));
+      Unmap(src, a, len);
+      // Each vma unmaps only its own target piece: the gaps stay as they were.
+      for (const auto& [p, page] : moved) Unmap(src, target + (p - a), kPageSize);
+      std::map<uint64_t, uint64_t> fresh;  // one fresh seg per old seg
+      for (auto& [p, page] : moved) {
+        auto [f, inserted] = fresh.try_emplace(page.seg, next_seg_);
+        if (inserted) ++next_seg_;
+        page.seg = f->second;
+        src.pages[target + (p - a)] = page;
+      }
+      return true;
+    }
     std::vector<GPage> moved;
     for (uint64_t p = a; p < a + std::min(len, new_len); p += kPageSize)
       moved.push_back(src.pages.at(p));
@@ -507,7 +535,8 @@ class Generator {
     if (explicit_value) s += " =" + Hex(value);
     int line = NextLine();
     EmitOp(pid, s);
-    int need = write ? kProtWrite : kProtRead;
+    // x86: a writable page is readable; an exec-only one is not (PKU).
+    int need = write ? kProtWrite : kProtRead | kProtWrite;
     for (uint64_t p = a; p < a + len; p += kPageSize) {
       auto it = proc.pages.find(p);
       if (it == proc.pages.end() || !(it->second.prot & need)) break;  // EFAULT
