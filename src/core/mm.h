@@ -33,6 +33,12 @@ enum VmFlags : uint32_t {
   VM_MAYEXEC = 0x40,
   VM_MAYSHARE = 0x80,
   VM_DONTCOPY = 0x20000,
+  // The execute-only protection key (x86 PKU): Linux keeps a vma's pkey in
+  // VM_PKEY_BIT0..3 (bits 32+, beyond this 32-bit field); the model needs
+  // only "pkey == the mm's execute-only pkey", set exactly when the vma's
+  // protection is PROT_EXEC alone.  Being part of vm_flags, it keeps
+  // exec-only vmas from merging with, or sharing an anon_vma with, others.
+  VM_PKEY_EXEC_ONLY = 0x01000000,
   VM_ACCOUNT = 0x100000,
   VM_WIPEONFORK = 0x2000000,
   VM_MERGEABLE = 0x80000000,

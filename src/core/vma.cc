@@ -19,8 +19,11 @@ namespace rmaplab {
 
 namespace {
 
+// calc_vm_prot_bits(prot, pkey): with PKU, PROT_EXEC alone gets the
+// execute-only pkey (arch_override_mprotect_pkey(), execute_only_pkey());
+// any other protection gets pkey 0 back.
 uint32_t ProtToVmFlags(int prot) {
-  uint32_t f = 0;
+  uint32_t f = prot == kProtExec ? uint32_t{VM_PKEY_EXEC_ONLY} : 0;
   if (prot & kProtRead) f |= VM_READ;
   if (prot & kProtWrite) f |= VM_WRITE;
   if (prot & kProtExec) f |= VM_EXEC;
@@ -310,7 +313,8 @@ Errno Kernel::Mprotect(Mm& mm, uint64_t start, uint64_t len, int prot) {
   Vma* prev = start > vma->start ? vma : mm.Prev(*vma);
   uint64_t nstart = start;
   for (;;) {
-    uint32_t newflags = (vma->flags & ~VM_ACCESS_FLAGS) | ProtToVmFlags(prot);
+    uint32_t newflags =
+        (vma->flags & ~(VM_ACCESS_FLAGS | VM_PKEY_EXEC_ONLY)) | ProtToVmFlags(prot);
     uint64_t tmp = std::min(vma->end, end);
     if (Errno e = MprotectFixup(mm, *vma, &prev, nstart, tmp, newflags); e != Errno::kOk)
       return e;
