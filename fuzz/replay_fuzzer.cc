@@ -87,26 +87,39 @@ Op Decode(const uint8_t* b, int line) {
 }
 
 std::string Text(const Op& op) {
-  std::string s = op.pid ? std::to_string(op.pid) : "*";
-  s += " " + std::string(OpName(op.kind));
+  std::ostringstream s;
+  s << (op.pid ? std::to_string(op.pid) : "*") << ' ' << OpName(op.kind);
+  auto range = [&] { s << ' ' << Hex(op.addr) << ' ' << Hex(op.len); };
   switch (op.kind) {
     case OpKind::kMmap:
-      return s + " " + Hex(op.addr) + " " + Hex(op.len) + " " + ProtText(op.prot) +
-             (op.shared ? " shared" : "");
+      range();
+      s << ' ' << ProtText(op.prot) << (op.shared ? " shared" : "");
+      break;
     case OpKind::kMprotect:
-      return s + " " + Hex(op.addr) + " " + Hex(op.len) + " " + ProtText(op.prot);
+      range();
+      s << ' ' << ProtText(op.prot);
+      break;
     case OpKind::kMremap:
-      return s + " " + Hex(op.addr) + " " + Hex(op.len) + " " + Hex(op.new_len) +
-             (op.has_new_addr ? " " + Hex(op.new_addr) : "");
+      range();
+      s << ' ' << Hex(op.new_len);
+      if (op.has_new_addr) s << ' ' << Hex(op.new_addr);
+      break;
     case OpKind::kMadvise:
-      return s + " " + Hex(op.addr) + " " + Hex(op.len) + " " +
-             std::string(AdviceName(op.advice));
-    case OpKind::kFork: return s + " " + std::to_string(op.child);
-    case OpKind::kExit: case OpKind::kStats: return s;
+      range();
+      s << ' ' << AdviceName(op.advice);
+      break;
+    case OpKind::kFork:
+      s << ' ' << op.child;
+      break;
+    case OpKind::kExit:
+    case OpKind::kStats:
+      break;
     default:
-      return s + " " + Hex(op.addr) + " " + Hex(op.len) +
-             (op.has_value ? " =" + Hex(op.value) : "");
+      range();
+      if (op.has_value) s << " =" << Hex(op.value);
+      break;
   }
+  return s.str();
 }
 
 }  // namespace

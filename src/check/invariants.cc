@@ -113,8 +113,11 @@ Status CheckFrames(const Kernel& k, std::unordered_map<Pfn, PageUse>& use) {
     if (page.refcount != want)
       return Status::Error(Fmt("frame %" PRIu64 ": refcount %" PRIu64 ", references add up to %" PRIu64,
                                pfn, page.refcount, want));
-    if (!page.Test(PG_anon) && !page.Test(PG_shmem))
-      return Status::Error(Fmt("frame %" PRIu64 " is neither anon nor shmem", pfn));
+    // A page can outlive its shmem object when a pin holds it: the last
+    // munmap truncates the object (the page leaves the page cache, as
+    // truncate_inode_pages() does) but the pin's reference keeps it.
+    if (!page.Test(PG_anon) && !page.Test(PG_shmem) && u.pins == 0)
+      return Status::Error(Fmt("frame %" PRIu64 " is neither anon nor shmem, nor pinned", pfn));
   }
   if (allocated != k.resident_pages())
     return Status::Error(Fmt("%" PRIu64 " frames in use, %" PRIu64 " counted resident",
