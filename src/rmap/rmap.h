@@ -121,6 +121,13 @@ class ReverseMap {
   virtual MoveAction MovePte(Pfn pfn, Page& page, Vma& from, uint64_t old_addr,
                              Vma& to, uint64_t new_addr) = 0;
 
+  // mremap is about to move a swap PTE for a slot `count` PTEs share.
+  // kKeep: move it; kCopy: give the new place a private copy instead.
+  virtual MoveAction MoveSwapPte(Vma& from, uint64_t old_addr, Vma& to,
+                                 uint64_t new_addr, uint32_t count) {
+    return MoveAction::kKeep;
+  }
+
   // --- the walk (rmap_walk_anon) ---
   virtual void Walk(Pfn pfn, const Page& page, RmapOne rmap_one) = 0;
 
