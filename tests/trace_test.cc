@@ -67,7 +67,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"1 mmap 0x100000000 100 rw", "bad.trace:1:20: length"},
         BadCase{"1 mmap 0x100000000 4K rwz", "bad.trace:1:23: bad protection"},
         BadCase{"1 frobnicate", "bad.trace:1:3: unknown op"},
-        BadCase{"\n\n0 exit", "bad.trace:3:1: expected an actor"},
+        BadCase{"\n\n0 exit", "bad.trace:3:1: an actor (a pid or '*') '0' is outside"},
         BadCase{"* mmap 0x100000000 4K rw", "bad.trace:1:1: op 'mmap' needs"},
         BadCase{"1 stats", "bad.trace:1:1: op 'stats' is system-wide"},
         BadCase{"1 expect 0x100000000", "bad.trace:1:21: missing =VALUE"},

@@ -10,6 +10,7 @@
 #include "rmaplab/trace.h"
 
 namespace rmaplab {
+int CompareCommand(const std::vector<std::string>& args);
 namespace {
 
 constexpr const char* kUsage =
@@ -20,6 +21,7 @@ constexpr const char* kUsage =
     "commands:\n"
     "  replay   replay a trace on the model and print its output\n"
     "  designs  list the reverse-map designs\n"
+    "  compare  replay traces under every design; a table of their costs\n"
     "  native   run a trace on this machine's kernel, same output format\n"
     "  diff     run replay and native and show the first difference\n"
     "\n"
@@ -153,6 +155,7 @@ int Main(int argc, char** argv) {
   }
   if (cmd == "replay") return ReplayCommand(args);
   if (cmd == "designs") return DesignsCommand(args);
+  if (cmd == "compare") return CompareCommand(args);
   if (cmd == "native") return NativeCommand(args, std::cout, std::cerr);
   if (cmd == "diff") return DiffCommand(args, std::cout, std::cerr);
   std::cerr << "rmaplab: unknown command '" << cmd << "'\n" << kUsage;

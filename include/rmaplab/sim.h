@@ -44,6 +44,11 @@ class Simulator {
   // The `stats` counters, in print order.
   virtual std::vector<std::pair<std::string, uint64_t>> Stats() const = 0;
 
+  // Walks the reverse map of every mapped anonymous page once, counting
+  // into rmap_walks / rmap_walk_steps / rmap_wasted_steps: what one pass of
+  // page_referenced() over all memory would cost this design.
+  virtual void ScanAllPages() = 0;
+
   // A message explaining the last kENOSYS (which op, why), for stderr.
   virtual const std::string& last_message() const = 0;
 };

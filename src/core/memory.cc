@@ -13,8 +13,9 @@ namespace rmaplab {
 
 Errno Kernel::CheckAccess(const Vma* vma, uint64_t addr, bool write) const {
   if (!vma || addr < vma->start) return Errno::kEFAULT;
-  // x86: any of rwx makes a page readable (vma_is_accessible).
-  uint32_t need = write ? VM_WRITE : VM_ACCESS_FLAGS;
+  // x86: a writable page is readable too; an exec-only page is not (with
+  // protection keys, PROT_EXEC alone is execute-only, as on this kernel).
+  uint32_t need = write ? VM_WRITE : (VM_READ | VM_WRITE);
   return (vma->flags & need) ? Errno::kOk : Errno::kEFAULT;
 }
 

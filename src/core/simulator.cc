@@ -40,6 +40,14 @@ class SimulatorImpl final : public Simulator {
 
   const std::string& last_message() const override { return message_; }
 
+  void ScanAllPages() override {
+    for (Pfn pfn = 1; pfn < kernel_.frame_count(); ++pfn) {
+      const Page& page = kernel_.page(pfn);
+      if (page.refcount == 0 || page.mapcount == 0 || !page.Test(PG_anon)) continue;
+      kernel_.RmapWalk(pfn, true, [](Vma&, uint64_t, Pte&) { return true; });
+    }
+  }
+
  private:
   Errno ApplySystem(const Op& op, std::ostream& out) {
     if (op.kind == OpKind::kStats) {
