@@ -124,6 +124,13 @@ class PteChains {
 
   uint64_t pages() const { return chains_.size(); }
 
+  // Every page on the chains carries `flag` (the owner's "chained" bit).
+  bool AllFlagged(uint32_t flag) const {
+    for (const auto& [pfn, e] : chains_)
+      if (!e.page->Test(flag)) return false;
+    return true;
+  }
+
   Status Check(std::string_view who) const {
     for (const auto& [pfn, e] : chains_) {
       if (e.ptes.empty())
