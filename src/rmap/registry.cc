@@ -10,6 +10,7 @@ std::unique_ptr<ReverseMap> NewAnonVma();
 std::unique_ptr<ReverseMap> NewAnonVmaDirect();
 std::unique_ptr<ReverseMap> NewAnonMmChains();
 std::unique_ptr<ReverseMap> NewAnonMmCopy();
+std::unique_ptr<ReverseMap> NewAnonInode();
 
 const std::vector<DesignInfo>& Designs() {
   static const std::vector<DesignInfo> kDesigns = {
@@ -23,6 +24,8 @@ const std::vector<DesignInfo>& Designs() {
        NewAnonMmCopy},
       {"anon_vma", "Andrea Arcangeli's 2.6.7 anon_vma: one per fork family", NewAnonVma},
       {"anon_vma-direct", "anon_vma with the RFC's PageDirect pages", NewAnonVmaDirect},
+      {"anon_inode", "Rik van Riel's anon_memory inode: all anonymous memory is one object",
+       NewAnonInode},
   };
   return kDesigns;
 }
