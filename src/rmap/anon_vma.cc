@@ -22,10 +22,11 @@
 //
 // Option `direct` (design anon_vma-direct): the RFC's PageDirect.  A page
 // points straight at its vma while it has one mapping; fork (or any second
-// mapping) turns it into an anon_vma page.  A direct walk is one step; if
-// that vma no longer maps the page (it was split, merged, or unmapped
-// since; the RFC would fix the pointer there, we fix it at the walk) the
-// walk falls back to the anon_vma list, counting the miss as wasted.  The
+// mapping) turns it into an anon_vma page.  A direct walk is one step.  A
+// split moves the direct pages of the new part to the new vma
+// (AnonVmaClone scans its PTEs: the RFC's fixup at __split_vma); where a
+// merge left the pointer stale, the walk falls back to the anon_vma list,
+// counting the miss as wasted.  The
 // RFC also deferred allocating the anon_vma until the first fork; the model
 // allocates it at the first fault in both variants, so only the walk
 // saving is measured.
@@ -73,8 +74,9 @@ class AnonVmaDesign final : public ReverseMap {
     vma.anon_vma = av ? av : Alloc();
     Link(vma);
   }
-  void AnonVmaClone(Vma& dst, Vma&) override {
+  void AnonVmaClone(Vma& dst, Vma& src) override {
     if (dst.anon_vma && !dst.rmap) Link(dst);
+    if (direct_ && Node(src)) Repoint(dst, Node(src)->id);
   }
   void AnonVmaFork(Vma& child, Vma& parent) override {
     child.anon_vma = parent.anon_vma;
@@ -146,6 +148,15 @@ class AnonVmaDesign final : public ReverseMap {
     if (next && next->anon_vma && AnonVmaCompatible(vma, *next)) return As(next->anon_vma);
     if (prev && prev->anon_vma && AnonVmaCompatible(*prev, vma)) return As(prev->anon_vma);
     return nullptr;
+  }
+
+  // __split_vma() in the RFC: direct pages now in dst's range follow it.
+  void Repoint(Vma& dst, uint64_t src_id) {
+    uint64_t id = Node(dst)->id;
+    dst.mm->pt.ForEach(dst.start, dst.end, [&](uint64_t, const Pte& pte) {
+      auto d = pte.present() ? direct_vma_.find(pte.pfn()) : direct_vma_.end();
+      if (d != direct_vma_.end() && d->second.vma_id == src_id) d->second.vma_id = id;
+    });
   }
 
   void Undirect(Pfn pfn, Page& page) {
