@@ -12,6 +12,9 @@ namespace rmaplab {
 // subcommand name.  Return the process exit status.
 int NativeCommand(const std::vector<std::string>& args, std::ostream& out,
                   std::ostream& err);
+// "" if this process can replay natively, else why not (for exit 2).
+std::string NativePreflight();
+
 int DiffCommand(const std::vector<std::string>& args, std::ostream& out,
                 std::ostream& err);
 

@@ -109,6 +109,10 @@ int NativeCommand(const std::vector<std::string>& argv, std::ostream& out,
     err << "rmaplab native: " << problem << "\n" << kUsage;
     return 2;
   }
+  if (std::string why = NativePreflight(); !why.empty()) {
+    err << "rmaplab native: " << why << "\n";
+    return 2;
+  }
   try {
     return Replay(args, out, err);
   } catch (const std::exception& e) {
