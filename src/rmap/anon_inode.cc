@@ -51,7 +51,7 @@ namespace rmaplab {
 namespace {
 
 constexpr uint32_t PG_stray = PG_rmap1;
-constexpr uint32_t kInode = 1;  // page->mapping of every anonymous page
+constexpr uint32_t kInode = 1;   // page->mapping of every anonymous page
 constexpr int kRangeShift = 36;  // pgoffs of user addresses fit in 36 bits
 
 struct Range {
@@ -83,7 +83,8 @@ class AnonInode final : public ReverseMap {
   }
   void UnlinkAnonVmas(Vma& vma) override;
 
-  void AddNewAnonRmap(Pfn pfn, Page& page, Vma& vma, uint64_t addr, bool) override {
+  void AddNewAnonRmap(Pfn pfn, Page& page, Vma& vma, uint64_t addr,
+                      bool) override {
     uint64_t off = Offset(vma, addr);
     auto [it, fresh] = page_cache_.try_emplace(off, pfn);
     if (fresh) {
@@ -99,7 +100,8 @@ class AnonInode final : public ReverseMap {
     if (!page.Test(PG_stray)) Evict(pfn, page, {nullptr, 0});
     strays_.Add(pfn, page, {vma.mm, addr}, stats());
   }
-  void DupAnonRmap(Pfn pfn, Page& page, Vma& child_vma, uint64_t addr) override {
+  void DupAnonRmap(Pfn pfn, Page& page, Vma& child_vma,
+                   uint64_t addr) override {
     if (!page.Test(PG_stray)) return;  // the child maps the same offset
     strays_.Add(pfn, page, {child_vma.mm, addr}, stats());
     stats().fork_work++;
@@ -117,7 +119,8 @@ class AnonInode final : public ReverseMap {
                      uint64_t new_addr) override {
     if (page.Test(PG_stray)) {
       strays_.Move(pfn, {from.mm, old_addr}, {to.mm, new_addr}, stats());
-    } else if (Offset(to, new_addr) != page.index) {  // not expected: vm_pgoff moves along
+    } else if (Offset(to, new_addr) !=
+               page.index) {  // not expected: vm_pgoff moves along
       Evict(pfn, page, {from.mm, old_addr});
       strays_.Add(pfn, page, {to.mm, new_addr}, stats());
     }
@@ -145,8 +148,12 @@ class AnonInode final : public ReverseMap {
   Status CheckInvariants() const override;
 
  private:
-  static Range* RangeOf(const Vma& vma) { return static_cast<Range*>(vma.anon_vma); }
-  static VmaNode* Node(const Vma& vma) { return static_cast<VmaNode*>(vma.rmap); }
+  static Range* RangeOf(const Vma& vma) {
+    return static_cast<Range*>(vma.anon_vma);
+  }
+  static VmaNode* Node(const Vma& vma) {
+    return static_cast<VmaNode*>(vma.rmap);
+  }
 
   static uint64_t Offset(const Vma& vma, uint64_t addr) {
     return (RangeOf(vma)->id << kRangeShift) | vma.LinearPageIndex(addr);
@@ -163,8 +170,10 @@ class AnonInode final : public ReverseMap {
   }
 
   static Range* FindMergeable(Vma& vma, Vma* prev, Vma* next) {
-    if (next && next->anon_vma && AnonVmaCompatible(vma, *next)) return RangeOf(*next);
-    if (prev && prev->anon_vma && AnonVmaCompatible(*prev, vma)) return RangeOf(*prev);
+    if (next && next->anon_vma && AnonVmaCompatible(vma, *next))
+      return RangeOf(*next);
+    if (prev && prev->anon_vma && AnonVmaCompatible(*prev, vma))
+      return RangeOf(*prev);
     return nullptr;
   }
 
@@ -238,8 +247,9 @@ Status AnonInode::CheckInvariants() const {
   }
   for (const auto& [r, n] : uses)
     if (r->vmas != n)
-      return Status::Error("anon_inode: range " + std::to_string(r->id) + " counts " +
-                           std::to_string(r->vmas) + " vmas, i_mmap has " + std::to_string(n));
+      return Status::Error("anon_inode: range " + std::to_string(r->id) +
+                           " counts " + std::to_string(r->vmas) +
+                           " vmas, i_mmap has " + std::to_string(n));
   if (!strays_.AllFlagged(PG_stray))
     return Status::Error("anon_inode: a page on the chains is not PG_rmap1");
   return strays_.Check("anon_inode");
@@ -247,6 +257,8 @@ Status AnonInode::CheckInvariants() const {
 
 }  // namespace
 
-std::unique_ptr<ReverseMap> NewAnonInode() { return std::make_unique<AnonInode>(); }
+std::unique_ptr<ReverseMap> NewAnonInode() {
+  return std::make_unique<AnonInode>();
+}
 
 }  // namespace rmaplab

@@ -66,7 +66,9 @@ class AnonVmaDesign final : public ReverseMap {
  public:
   explicit AnonVmaDesign(bool direct) : direct_(direct) {}
 
-  std::string_view name() const override { return direct_ ? "anon_vma-direct" : "anon_vma"; }
+  std::string_view name() const override {
+    return direct_ ? "anon_vma-direct" : "anon_vma";
+  }
 
   void AnonVmaPrepare(Vma& vma, Vma* prev, Vma* next) override {
     if (vma.anon_vma) return;
@@ -85,21 +87,31 @@ class AnonVmaDesign final : public ReverseMap {
   }
   void UnlinkAnonVmas(Vma& vma) override;
 
-  void AddNewAnonRmap(Pfn pfn, Page& page, Vma& vma, uint64_t addr, bool) override {
+  void AddNewAnonRmap(Pfn pfn, Page& page, Vma& vma, uint64_t addr,
+                      bool) override {
     page.mapping = As(vma.anon_vma)->handle;
     page.index = vma.LinearPageIndex(addr);
     if (!direct_) return;
     page.Set(PG_rmap0);
     direct_vma_[pfn] = {Node(vma)->id, &page};
   }
-  void AddAnonRmap(Pfn pfn, Page& page, Vma&, uint64_t) override { Undirect(pfn, page); }
-  void DupAnonRmap(Pfn pfn, Page& page, Vma&, uint64_t) override { Undirect(pfn, page); }
-  void RemoveRmap(Pfn pfn, Page& page, Vma&, uint64_t) override { Undirect(pfn, page); }
+  void AddAnonRmap(Pfn pfn, Page& page, Vma&, uint64_t) override {
+    Undirect(pfn, page);
+  }
+  void DupAnonRmap(Pfn pfn, Page& page, Vma&, uint64_t) override {
+    Undirect(pfn, page);
+  }
+  void RemoveRmap(Pfn pfn, Page& page, Vma&, uint64_t) override {
+    Undirect(pfn, page);
+  }
   void MoveAnonRmap(Pfn, Page&, Vma&, uint64_t) override {}
-  MoveAction MovePte(Pfn pfn, Page& page, Vma&, uint64_t, Vma& to, uint64_t) override {
+  MoveAction MovePte(Pfn pfn, Page& page, Vma&, uint64_t, Vma& to,
+                     uint64_t) override {
     if (!page.Test(PG_rmap0)) return MoveAction::kKeep;
-    if (Node(to)) direct_vma_[pfn] = {Node(to)->id, &page};
-    else Undirect(pfn, page);
+    if (Node(to))
+      direct_vma_[pfn] = {Node(to)->id, &page};
+    else
+      Undirect(pfn, page);
     return MoveAction::kKeep;  // vm_pgoff keeps page->index valid
   }
 
@@ -117,7 +129,9 @@ class AnonVmaDesign final : public ReverseMap {
 
  private:
   static AnonVma* As(void* p) { return static_cast<AnonVma*>(p); }
-  static VmaNode* Node(const Vma& vma) { return static_cast<VmaNode*>(vma.rmap); }
+  static VmaNode* Node(const Vma& vma) {
+    return static_cast<VmaNode*>(vma.rmap);
+  }
 
   // The vma covers page->index: where it would map the page.
   static bool Covers(const Vma& vma, uint64_t index, uint64_t* addr) {
@@ -145,8 +159,10 @@ class AnonVmaDesign final : public ReverseMap {
 
   // find_mergeable_anon_vma() of 2.6.7: a compatible neighbour's anon_vma.
   static AnonVma* FindMergeable(Vma& vma, Vma* prev, Vma* next) {
-    if (next && next->anon_vma && AnonVmaCompatible(vma, *next)) return As(next->anon_vma);
-    if (prev && prev->anon_vma && AnonVmaCompatible(*prev, vma)) return As(prev->anon_vma);
+    if (next && next->anon_vma && AnonVmaCompatible(vma, *next))
+      return As(next->anon_vma);
+    if (prev && prev->anon_vma && AnonVmaCompatible(*prev, vma))
+      return As(prev->anon_vma);
     return nullptr;
   }
 
@@ -155,7 +171,8 @@ class AnonVmaDesign final : public ReverseMap {
     uint64_t id = Node(dst)->id;
     dst.mm->pt.ForEach(dst.start, dst.end, [&](uint64_t, const Pte& pte) {
       auto d = pte.present() ? direct_vma_.find(pte.pfn()) : direct_vma_.end();
-      if (d != direct_vma_.end() && d->second.vma_id == src_id) d->second.vma_id = id;
+      if (d != direct_vma_.end() && d->second.vma_id == src_id)
+        d->second.vma_id = id;
     });
   }
 
@@ -168,7 +185,8 @@ class AnonVmaDesign final : public ReverseMap {
   // The RFC's PageDirect walk: one vma.  False if it no longer maps the page.
   bool WalkDirect(Pfn pfn, const Page& page, RmapOne rmap_one) {
     auto d = direct_vma_.find(pfn);
-    auto v = d == direct_vma_.end() ? live_vmas_.end() : live_vmas_.find(d->second.vma_id);
+    auto v = d == direct_vma_.end() ? live_vmas_.end()
+                                    : live_vmas_.find(d->second.vma_id);
     uint64_t addr;
     if (v != live_vmas_.end() && Covers(*v->second, page.index, &addr)) {
       Pte pte = v->second->mm->pt.Get(addr);
@@ -233,7 +251,8 @@ void AnonVmaDesign::UnlinkAnonVmas(Vma& vma) {
 Status AnonVmaDesign::CheckInvariants() const {
   size_t linked = 0;
   for (const auto& [h, av] : by_handle_) {
-    if (av->head.empty()) return Status::Error("anon_vma: empty anon_vma lives");
+    if (av->head.empty())
+      return Status::Error("anon_vma: empty anon_vma lives");
     for (size_t i = 0; i < av->head.size(); ++i) {
       const Vma* vma = av->head[i];
       const VmaNode* n = Node(*vma);
@@ -245,7 +264,8 @@ Status AnonVmaDesign::CheckInvariants() const {
   }
   if (linked != live_vmas_.size())
     return Status::Error("anon_vma: " + std::to_string(live_vmas_.size()) +
-                         " vma ids for " + std::to_string(linked) + " linked vmas");
+                         " vma ids for " + std::to_string(linked) +
+                         " linked vmas");
   for (const auto& [pfn, d] : direct_vma_)
     if (!d.page->Test(PG_rmap0))
       return Status::Error("anon_vma: frame " + std::to_string(pfn) +
@@ -255,7 +275,11 @@ Status AnonVmaDesign::CheckInvariants() const {
 
 }  // namespace
 
-std::unique_ptr<ReverseMap> NewAnonVma() { return std::make_unique<AnonVmaDesign>(false); }
-std::unique_ptr<ReverseMap> NewAnonVmaDirect() { return std::make_unique<AnonVmaDesign>(true); }
+std::unique_ptr<ReverseMap> NewAnonVma() {
+  return std::make_unique<AnonVmaDesign>(false);
+}
+std::unique_ptr<ReverseMap> NewAnonVmaDirect() {
+  return std::make_unique<AnonVmaDesign>(true);
+}
 
 }  // namespace rmaplab

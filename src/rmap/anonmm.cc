@@ -61,7 +61,9 @@ class AnonMm final : public ReverseMap {
  public:
   explicit AnonMm(bool chains) : use_chains_(chains) {}
 
-  std::string_view name() const override { return use_chains_ ? "anonmm-chains" : "anonmm-copy"; }
+  std::string_view name() const override {
+    return use_chains_ ? "anonmm-chains" : "anonmm-copy";
+  }
 
   // --- address spaces ---
   void MmInit(Mm& mm) override {
@@ -76,9 +78,13 @@ class AnonMm final : public ReverseMap {
   void MmExit(Mm& mm) override;
 
   // --- vmas: the group is every vma's anonymous object ---
-  void AnonVmaPrepare(Vma& vma, Vma*, Vma*) override { vma.anon_vma = Group(*vma.mm); }
+  void AnonVmaPrepare(Vma& vma, Vma*, Vma*) override {
+    vma.anon_vma = Group(*vma.mm);
+  }
   void AnonVmaClone(Vma&, Vma&) override {}
-  void AnonVmaFork(Vma& child, Vma&) override { child.anon_vma = Group(*child.mm); }
+  void AnonVmaFork(Vma& child, Vma&) override {
+    child.anon_vma = Group(*child.mm);
+  }
   void UnlinkAnonVmas(Vma& vma) override { vma.anon_vma = nullptr; }
 
   // --- pages ---
@@ -87,7 +93,8 @@ class AnonMm final : public ReverseMap {
     page.index = addr >> 12;
   }
   void AddAnonRmap(Pfn pfn, Page& page, Vma& vma, uint64_t addr) override {
-    if (page.Test(PG_chained)) return chains_.Add(pfn, page, {vma.mm, addr}, stats());
+    if (page.Test(PG_chained))
+      return chains_.Add(pfn, page, {vma.mm, addr}, stats());
     if (Tracks(page, vma, addr)) return;
     if (!use_chains_) {
       untrackable_++;  // swap-in/KSM at a second address: no remedy here
@@ -96,7 +103,8 @@ class AnonMm final : public ReverseMap {
     Chain(pfn, page, nullptr, 0);
     chains_.Add(pfn, page, {vma.mm, addr}, stats());
   }
-  void DupAnonRmap(Pfn pfn, Page& page, Vma& child_vma, uint64_t addr) override {
+  void DupAnonRmap(Pfn pfn, Page& page, Vma& child_vma,
+                   uint64_t addr) override {
     if (page.Test(PG_chained)) {
       chains_.Add(pfn, page, {child_vma.mm, addr}, stats());
       stats().fork_work++;
@@ -137,7 +145,9 @@ class AnonMm final : public ReverseMap {
   Status CheckInvariants() const override;
 
  private:
-  static AnonMmGroup* Group(const Mm& mm) { return static_cast<AnonMmGroup*>(mm.rmap); }
+  static AnonMmGroup* Group(const Mm& mm) {
+    return static_cast<AnonMmGroup*>(mm.rmap);
+  }
 
   void Join(Mm& mm, AnonMmGroup* g) {
     mm.rmap = g;
@@ -159,7 +169,8 @@ class AnonMm final : public ReverseMap {
     for (Mm* mm : groups_.at(page.mapping)->mms) {
       if (mm == skip && addr == skip_addr) continue;
       Pte pte = mm->pt.Get(addr);
-      if (pte.present() && pte.pfn() == pfn) chains_.Add(pfn, page, {mm, addr}, stats());
+      if (pte.present() && pte.pfn() == pfn)
+        chains_.Add(pfn, page, {mm, addr}, stats());
     }
     page.Set(PG_chained);
   }
@@ -185,8 +196,8 @@ void AnonMm::MmExit(Mm& mm) {
   delete g;
 }
 
-MoveAction AnonMm::MovePte(Pfn pfn, Page& page, Vma& from, uint64_t old_addr, Vma& to,
-                           uint64_t new_addr) {
+MoveAction AnonMm::MovePte(Pfn pfn, Page& page, Vma& from, uint64_t old_addr,
+                           Vma& to, uint64_t new_addr) {
   if (page.Test(PG_chained)) {
     chains_.Move(pfn, {from.mm, old_addr}, {to.mm, new_addr}, stats());
     return MoveAction::kKeep;
@@ -206,12 +217,14 @@ Status AnonMm::CheckInvariants() const {
   for (const auto& [h, g] : groups_) {
     if (g->mms.empty()) return Status::Error("anonmm: empty group lives");
     for (const Mm* mm : g->mms)
-      if (Group(*mm) != g) return Status::Error("anonmm: mm in a group it does not point at");
+      if (Group(*mm) != g)
+        return Status::Error("anonmm: mm in a group it does not point at");
     n += g->mms.size();
   }
   if (n != mms_) return Status::Error("anonmm: an mm is in two groups");
   if (untrackable_)
-    return Status::Error("anonmm-copy: a page gained a mapping at a second address");
+    return Status::Error(
+        "anonmm-copy: a page gained a mapping at a second address");
   if (!chains_.AllFlagged(PG_chained))
     return Status::Error("anonmm: a page on the chains is not PG_chained");
   return chains_.Check(name());
@@ -219,7 +232,11 @@ Status AnonMm::CheckInvariants() const {
 
 }  // namespace
 
-std::unique_ptr<ReverseMap> NewAnonMmChains() { return std::make_unique<AnonMm>(true); }
-std::unique_ptr<ReverseMap> NewAnonMmCopy() { return std::make_unique<AnonMm>(false); }
+std::unique_ptr<ReverseMap> NewAnonMmChains() {
+  return std::make_unique<AnonMm>(true);
+}
+std::unique_ptr<ReverseMap> NewAnonMmCopy() {
+  return std::make_unique<AnonMm>(false);
+}
 
 }  // namespace rmaplab

@@ -30,18 +30,22 @@ class PteChain final : public ReverseMap {
  public:
   std::string_view name() const override { return "pte_chain"; }
 
-  void AnonVmaPrepare(Vma& vma, Vma*, Vma*) override { vma.anon_vma = &kAnonMarker; }
+  void AnonVmaPrepare(Vma& vma, Vma*, Vma*) override {
+    vma.anon_vma = &kAnonMarker;
+  }
   void AnonVmaClone(Vma&, Vma&) override {}
   void AnonVmaFork(Vma& child, Vma&) override { child.anon_vma = &kAnonMarker; }
   void UnlinkAnonVmas(Vma& vma) override { vma.anon_vma = nullptr; }
 
-  void AddNewAnonRmap(Pfn pfn, Page& page, Vma& vma, uint64_t addr, bool) override {
+  void AddNewAnonRmap(Pfn pfn, Page& page, Vma& vma, uint64_t addr,
+                      bool) override {
     chains_.Add(pfn, page, {vma.mm, addr}, stats());
   }
   void AddAnonRmap(Pfn pfn, Page& page, Vma& vma, uint64_t addr) override {
     chains_.Add(pfn, page, {vma.mm, addr}, stats());
   }
-  void DupAnonRmap(Pfn pfn, Page& page, Vma& child_vma, uint64_t addr) override {
+  void DupAnonRmap(Pfn pfn, Page& page, Vma& child_vma,
+                   uint64_t addr) override {
     chains_.Add(pfn, page, {child_vma.mm, addr}, stats());
     stats().fork_work++;
   }
@@ -51,7 +55,8 @@ class PteChain final : public ReverseMap {
   void MoveAnonRmap(Pfn, Page&, Vma&, uint64_t) override {}
   MoveAction MovePte(Pfn pfn, Page&, Vma& from, uint64_t old_addr, Vma& to,
                      uint64_t new_addr) override {
-    if (!chains_.Move(pfn, {from.mm, old_addr}, {to.mm, new_addr}, stats())) lost_++;
+    if (!chains_.Move(pfn, {from.mm, old_addr}, {to.mm, new_addr}, stats()))
+      lost_++;
     return MoveAction::kKeep;
   }
 
@@ -59,10 +64,14 @@ class PteChain final : public ReverseMap {
     chains_.Walk(pfn, rmap_one, stats());
   }
 
-  uint64_t MetadataBytes(Layout layout) const override { return chains_.Bytes(layout); }
+  uint64_t MetadataBytes(Layout layout) const override {
+    return chains_.Bytes(layout);
+  }
 
   Status CheckInvariants() const override {
-    if (lost_) return Status::Error("pte_chain: a PTE removed or moved was not on its chain");
+    if (lost_)
+      return Status::Error(
+          "pte_chain: a PTE removed or moved was not on its chain");
     return chains_.Check("pte_chain");
   }
 
@@ -73,6 +82,8 @@ class PteChain final : public ReverseMap {
 
 }  // namespace
 
-std::unique_ptr<ReverseMap> NewPteChain() { return std::make_unique<PteChain>(); }
+std::unique_ptr<ReverseMap> NewPteChain() {
+  return std::make_unique<PteChain>();
+}
 
 }  // namespace rmaplab

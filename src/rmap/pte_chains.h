@@ -38,7 +38,9 @@ namespace rmaplab {
 struct PteAddr {
   Mm* mm;
   uint64_t addr;
-  bool operator==(const PteAddr& o) const { return mm == o.mm && addr == o.addr; }
+  bool operator==(const PteAddr& o) const {
+    return mm == o.mm && addr == o.addr;
+  }
 };
 
 inline constexpr uint64_t kNrPte = 7;  // slots per block, both layouts
@@ -58,7 +60,8 @@ class PteChains {
     e.page = &page;
     e.ptes.push_back(pte);
     size_t n = e.ptes.size();
-    if (n >= 2 || !direct_in_page_) st.chain_entries += (n == 2 && direct_in_page_) ? 2 : 1;
+    if (n >= 2 || !direct_in_page_)
+      st.chain_entries += (n == 2 && direct_in_page_) ? 2 : 1;
     SetDirect(e);
   }
 
@@ -116,8 +119,10 @@ class PteChains {
     uint64_t block = x64 ? 64 : 32, slot = x64 ? 8 : 4, bytes = 0;
     for (const auto& [pfn, e] : chains_) {
       uint64_t n = e.ptes.size();
-      if (n == 1) bytes += direct_in_page_ ? 0 : slot;
-      else bytes += (n + kNrPte - 1) / kNrPte * block;
+      if (n == 1)
+        bytes += direct_in_page_ ? 0 : slot;
+      else
+        bytes += (n + kNrPte - 1) / kNrPte * block;
     }
     return bytes;
   }
@@ -134,7 +139,8 @@ class PteChains {
   Status Check(std::string_view who) const {
     for (const auto& [pfn, e] : chains_) {
       if (e.ptes.empty())
-        return Status::Error(std::string(who) + ": empty chain for frame " + std::to_string(pfn));
+        return Status::Error(std::string(who) + ": empty chain for frame " +
+                             std::to_string(pfn));
       for (size_t i = 0; i < e.ptes.size(); ++i)
         for (size_t j = i + 1; j < e.ptes.size(); ++j)
           if (e.ptes[i] == e.ptes[j])
@@ -142,7 +148,8 @@ class PteChains {
                                  std::to_string(pfn) + "'s chain");
       bool direct = direct_in_page_ && e.ptes.size() == 1;
       if (e.page->Test(PG_rmap0) != direct)
-        return Status::Error(std::string(who) + ": PG_direct wrong on frame " + std::to_string(pfn));
+        return Status::Error(std::string(who) + ": PG_direct wrong on frame " +
+                             std::to_string(pfn));
     }
     return Status::Ok();
   }
@@ -154,8 +161,10 @@ class PteChains {
   };
 
   void SetDirect(Entry& e) const {
-    if (direct_in_page_ && e.ptes.size() == 1) e.page->Set(PG_rmap0);
-    else e.page->Clear(PG_rmap0);
+    if (direct_in_page_ && e.ptes.size() == 1)
+      e.page->Set(PG_rmap0);
+    else
+      e.page->Clear(PG_rmap0);
   }
 
   bool direct_in_page_;

@@ -198,7 +198,8 @@ ReplayRun ReplayScenario(const std::string& design, const Scenario& s) {
     return r;
   }
   std::ostringstream out, err;
-  r.status = Replay(t.value(), *sim.value(), ReplayOptions{}, /*check=*/true, out, err);
+  r.status = Replay(t.value(), *sim.value(), ReplayOptions{}, /*check=*/true,
+                    out, err);
   r.out = out.str();
   r.err = err.str();
   return r;
@@ -244,7 +245,8 @@ TEST_P(ContractTest, ScenariosMatchAnonVmaChain) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(AllDesigns, ContractTest, ::testing::ValuesIn(DesignNames()),
+INSTANTIATE_TEST_SUITE_P(AllDesigns, ContractTest,
+                         ::testing::ValuesIn(DesignNames()),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            std::string n = info.param;
                            for (char& c : n)

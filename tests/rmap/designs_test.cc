@@ -18,7 +18,8 @@ uint64_t P(int n) { return kBase + uint64_t(n) * kPageSize; }
 class DesignTest : public ::testing::Test {
  protected:
   Kernel& Make(const std::string& design) {
-    kernels_.push_back(std::make_unique<Kernel>(CreateDesign(design), SimOptions{}));
+    kernels_.push_back(
+        std::make_unique<Kernel>(CreateDesign(design), SimOptions{}));
     return *kernels_.back();
   }
   void TearDown() override {
@@ -34,13 +35,16 @@ class DesignTest : public ::testing::Test {
     return 0;
   }
   // Steps (yielded vmas) and design-counted wasted steps of one walk.
-  static std::pair<uint64_t, uint64_t> WalkCost(Kernel& k, uint32_t pid, uint64_t addr) {
+  static std::pair<uint64_t, uint64_t> WalkCost(Kernel& k, uint32_t pid,
+                                                uint64_t addr) {
     Pfn pfn = k.FindMm(pid)->pt.Get(addr).pfn();
-    uint64_t steps = k.stats().rmap_walk_steps, wasted = k.rmap().stats().wasted_steps;
+    uint64_t steps = k.stats().rmap_walk_steps,
+             wasted = k.rmap().stats().wasted_steps;
     int found = 0;
     k.RmapWalk(pfn, true, [&](Vma&, uint64_t, Pte&) { return ++found, true; });
     EXPECT_EQ(found, 1);
-    return {k.stats().rmap_walk_steps - steps, k.rmap().stats().wasted_steps - wasted};
+    return {k.stats().rmap_walk_steps - steps,
+            k.rmap().stats().wasted_steps - wasted};
   }
   std::vector<std::unique_ptr<Kernel>> kernels_;
 };
@@ -53,15 +57,19 @@ class DesignTest : public ::testing::Test {
 //   ACB.   anon_vma_chain / anon_vma: AC | B   (B's anon_vma differs)
 //          anonmm-*, pte_chain:       ACB      (one object: merges)
 TEST_F(DesignTest, AnonmmMergesWhatAnonVmaRefuses) {
-  for (const char* d : {"anon_vma_chain", "anon_vma", "anonmm-chains", "anonmm-copy", "pte_chain"}) {
+  for (const char* d : {"anon_vma_chain", "anon_vma", "anonmm-chains",
+                        "anonmm-copy", "pte_chain"}) {
     SCOPED_TRACE(d);
     Kernel& k = Make(d);
     Mm& mm = *k.FindMm(1);
-    ASSERT_EQ(k.Mmap(mm, P(0), kPageSize, kProtRead | kProtWrite, false), Errno::kOk);
+    ASSERT_EQ(k.Mmap(mm, P(0), kPageSize, kProtRead | kProtWrite, false),
+              Errno::kOk);
     ASSERT_EQ(k.WritePage(mm, P(0), 1), Errno::kOk);
-    ASSERT_EQ(k.Mmap(mm, P(2), kPageSize, kProtRead | kProtWrite, false), Errno::kOk);
+    ASSERT_EQ(k.Mmap(mm, P(2), kPageSize, kProtRead | kProtWrite, false),
+              Errno::kOk);
     ASSERT_EQ(k.WritePage(mm, P(2), 3), Errno::kOk);
-    ASSERT_EQ(k.Mmap(mm, P(1), kPageSize, kProtRead | kProtWrite, false), Errno::kOk);
+    ASSERT_EQ(k.Mmap(mm, P(1), kPageSize, kProtRead | kProtWrite, false),
+              Errno::kOk);
     bool one_object = std::string(d).rfind("anon_vma", 0) != 0;
     EXPECT_EQ(mm.map_count(), one_object ? 1u : 2u);
   }
@@ -76,11 +84,14 @@ TEST_F(DesignTest, AnonVmaOf2004HasNoForkChildRule) {
     SCOPED_TRACE(d);
     Kernel& k = Make(d);
     Mm& mm = *k.FindMm(1);
-    ASSERT_EQ(k.Mmap(mm, P(0), 4 * kPageSize, kProtRead | kProtWrite, false), Errno::kOk);
-    for (int i = 0; i < 4; ++i) ASSERT_EQ(k.WritePage(mm, P(i), i + 1), Errno::kOk);
+    ASSERT_EQ(k.Mmap(mm, P(0), 4 * kPageSize, kProtRead | kProtWrite, false),
+              Errno::kOk);
+    for (int i = 0; i < 4; ++i)
+      ASSERT_EQ(k.WritePage(mm, P(i), i + 1), Errno::kOk);
     ASSERT_EQ(k.Fork(mm, 2), Errno::kOk);
     Mm& child = *k.FindMm(2);
-    ASSERT_EQ(k.Mmap(child, P(4), 2 * kPageSize, kProtRead | kProtWrite, false), Errno::kOk);
+    ASSERT_EQ(k.Mmap(child, P(4), 2 * kPageSize, kProtRead | kProtWrite, false),
+              Errno::kOk);
     EXPECT_EQ(child.map_count(), std::string(d) == "anon_vma_chain" ? 2u : 1u);
   }
 }
@@ -94,8 +105,10 @@ TEST_F(DesignTest, AnonVmaOf2004HasNoForkChildRule) {
 TEST_F(DesignTest, AnonVmaRefusesDifferentAnonVmas) {
   Kernel& k = Make("anon_vma");
   Mm& mm = *k.FindMm(1);
-  ASSERT_EQ(k.Mmap(mm, P(0), 2 * kPageSize, kProtRead | kProtWrite, false), Errno::kOk);
-  ASSERT_EQ(k.Mmap(mm, P(2), 2 * kPageSize, kProtRead | kProtWrite, false), Errno::kOk);
+  ASSERT_EQ(k.Mmap(mm, P(0), 2 * kPageSize, kProtRead | kProtWrite, false),
+            Errno::kOk);
+  ASSERT_EQ(k.Mmap(mm, P(2), 2 * kPageSize, kProtRead | kProtWrite, false),
+            Errno::kOk);
   ASSERT_EQ(k.Madvise(mm, P(2), 2 * kPageSize, Advice::kDontfork), Errno::kOk);
   ASSERT_EQ(k.WritePage(mm, P(0), 1), Errno::kOk);
   ASSERT_EQ(k.WritePage(mm, P(2), 2), Errno::kOk);
@@ -113,12 +126,13 @@ TEST_F(DesignTest, AnonVmaRefusesDifferentAnonVmas) {
 // pte_chain: exactly 1.
 TEST_F(DesignTest, WalkStepsGrowWithForkFamily) {
   for (int n : {4, 16}) {
-    for (const char* d : {"anon_vma", "anon_vma-direct", "anon_vma_chain", "anonmm-copy",
-                          "pte_chain", "anon_inode"}) {
+    for (const char* d : {"anon_vma", "anon_vma-direct", "anon_vma_chain",
+                          "anonmm-copy", "pte_chain", "anon_inode"}) {
       SCOPED_TRACE(std::string(d) + " n=" + std::to_string(n));
       Kernel& k = Make(d);
       Mm& mm = *k.FindMm(1);
-      ASSERT_EQ(k.Mmap(mm, P(0), kPageSize, kProtRead | kProtWrite, false), Errno::kOk);
+      ASSERT_EQ(k.Mmap(mm, P(0), kPageSize, kProtRead | kProtWrite, false),
+                Errno::kOk);
       ASSERT_EQ(k.WritePage(mm, P(0), 7), Errno::kOk);
       for (int c = 0; c < n; ++c) {
         ASSERT_EQ(k.Fork(mm, 2 + c), Errno::kOk);
@@ -157,8 +171,10 @@ TEST_F(DesignTest, AnonVmaDirectSavesWalkSteps) {
     SCOPED_TRACE(d);
     Kernel& k = Make(d);
     Mm& mm = *k.FindMm(1);
-    ASSERT_EQ(k.Mmap(mm, P(0), 8 * kPageSize, kProtRead | kProtWrite, false), Errno::kOk);
-    for (int i = 0; i < 8; ++i) ASSERT_EQ(k.WritePage(mm, P(i), i + 1), Errno::kOk);
+    ASSERT_EQ(k.Mmap(mm, P(0), 8 * kPageSize, kProtRead | kProtWrite, false),
+              Errno::kOk);
+    for (int i = 0; i < 8; ++i)
+      ASSERT_EQ(k.WritePage(mm, P(i), i + 1), Errno::kOk);
     for (int i = 1; i < 8; i += 2)
       ASSERT_EQ(k.Mprotect(mm, P(i), kPageSize, kProtRead), Errno::kOk);
     ASSERT_EQ(mm.map_count(), 8u);
@@ -177,10 +193,13 @@ TEST_F(DesignTest, AnonVmaDirectSavesWalkSteps) {
 TEST_F(DesignTest, AnonInodeSearchesEveryMapper) {
   Kernel& k = Make("anon_inode");
   Mm& mm = *k.FindMm(1);
-  ASSERT_EQ(k.Mmap(mm, P(0), kPageSize, kProtRead | kProtWrite, false), Errno::kOk);
+  ASSERT_EQ(k.Mmap(mm, P(0), kPageSize, kProtRead | kProtWrite, false),
+            Errno::kOk);
   ASSERT_EQ(k.Fork(mm, 2), Errno::kOk);  // unfaulted: nothing shared
   for (int i = 0; i < 5; ++i) {
-    ASSERT_EQ(k.Mmap(mm, P(10 + 2 * i), kPageSize, kProtRead | kProtWrite, false), Errno::kOk);
+    ASSERT_EQ(
+        k.Mmap(mm, P(10 + 2 * i), kPageSize, kProtRead | kProtWrite, false),
+        Errno::kOk);
     ASSERT_EQ(k.WritePage(mm, P(10 + 2 * i), i + 1), Errno::kOk);
   }
   ASSERT_EQ(k.WritePage(mm, P(0), 9), Errno::kOk);
@@ -195,14 +214,19 @@ TEST_F(DesignTest, AnonmmCopyWastesPagesOnMremapAfterFork) {
     SCOPED_TRACE(d);
     Kernel& k = Make(d);
     Mm& mm = *k.FindMm(1);
-    ASSERT_EQ(k.Mmap(mm, P(0), 4 * kPageSize, kProtRead | kProtWrite, false), Errno::kOk);
-    for (int i = 0; i < 4; ++i) ASSERT_EQ(k.WritePage(mm, P(i), i + 1), Errno::kOk);
+    ASSERT_EQ(k.Mmap(mm, P(0), 4 * kPageSize, kProtRead | kProtWrite, false),
+              Errno::kOk);
+    for (int i = 0; i < 4; ++i)
+      ASSERT_EQ(k.WritePage(mm, P(i), i + 1), Errno::kOk);
     ASSERT_EQ(k.Fork(mm, 2), Errno::kOk);
-    ASSERT_EQ(k.WritePage(mm, P(3), 44), Errno::kOk);  // page 3 is exclusive again
-    ASSERT_EQ(k.Mremap(mm, P(0), 4 * kPageSize, 4 * kPageSize, true, P(100)), Errno::kOk);
+    ASSERT_EQ(k.WritePage(mm, P(3), 44),
+              Errno::kOk);  // page 3 is exclusive again
+    ASSERT_EQ(k.Mremap(mm, P(0), 4 * kPageSize, 4 * kPageSize, true, P(100)),
+              Errno::kOk);
     bool copy = std::string(d) == "anonmm-copy";
     EXPECT_EQ(Stat(k, "wasted_pages"), copy ? 3u : 0u);
-    EXPECT_EQ(Stat(k, "rmap_chain_entries") > 0, std::string(d) == "anonmm-chains");
+    EXPECT_EQ(Stat(k, "rmap_chain_entries") > 0,
+              std::string(d) == "anonmm-chains");
     for (int i = 0; i < 3; ++i) {
       uint64_t v = 0;
       ASSERT_EQ(k.Peek(mm, P(100 + i), &v), Errno::kOk);
@@ -215,12 +239,14 @@ TEST_F(DesignTest, AnonmmCopyWastesPagesOnMremapAfterFork) {
 TEST_F(DesignTest, PteChainEntriesGrowWithFork) {
   Kernel& k = Make("pte_chain");
   Mm& mm = *k.FindMm(1);
-  ASSERT_EQ(k.Mmap(mm, P(0), 8 * kPageSize, kProtRead | kProtWrite, false), Errno::kOk);
-  for (int i = 0; i < 8; ++i) ASSERT_EQ(k.WritePage(mm, P(i), i + 1), Errno::kOk);
+  ASSERT_EQ(k.Mmap(mm, P(0), 8 * kPageSize, kProtRead | kProtWrite, false),
+            Errno::kOk);
+  for (int i = 0; i < 8; ++i)
+    ASSERT_EQ(k.WritePage(mm, P(i), i + 1), Errno::kOk);
   EXPECT_EQ(Stat(k, "rmap_chain_entries"), 0u);  // PG_direct: one mapping each
   EXPECT_EQ(Stat(k, "rmap_bytes_i386"), 0u);
   ASSERT_EQ(k.Fork(mm, 2), Errno::kOk);
-  EXPECT_EQ(Stat(k, "rmap_chain_entries"), 16u);  // direct + child's, per page
+  EXPECT_EQ(Stat(k, "rmap_chain_entries"), 16u);   // direct + child's, per page
   EXPECT_EQ(Stat(k, "rmap_bytes_i386"), 8u * 32);  // one 32-byte block per page
   EXPECT_EQ(Stat(k, "rmap_bytes"), 8u * 64);
   ASSERT_EQ(k.Fork(mm, 3), Errno::kOk);
@@ -239,10 +265,12 @@ TEST_F(DesignTest, PteChainEntriesGrowWithFork) {
 TEST_F(DesignTest, SeedNumbers) {
   Kernel& k = Make("anon_vma");
   Mm& mm = *k.FindMm(1);
-  ASSERT_EQ(k.Mmap(mm, P(0), 4 * kPageSize, kProtRead | kProtWrite, false), Errno::kOk);
+  ASSERT_EQ(k.Mmap(mm, P(0), 4 * kPageSize, kProtRead | kProtWrite, false),
+            Errno::kOk);
   ASSERT_EQ(k.WritePage(mm, P(0), 1), Errno::kOk);
   EXPECT_EQ(Stat(k, "rmap_bytes_i386"), 12u + 12u);  // one vma + its anon_vma
-  ASSERT_EQ(k.Mprotect(mm, P(2), 2 * kPageSize, kProtRead), Errno::kOk);  // split
+  ASSERT_EQ(k.Mprotect(mm, P(2), 2 * kPageSize, kProtRead),
+            Errno::kOk);                                 // split
   EXPECT_EQ(Stat(k, "rmap_bytes_i386"), 2 * 12u + 12u);  // +12 per vma
   ASSERT_EQ(k.Fork(mm, 2), Errno::kOk);
   EXPECT_EQ(Stat(k, "rmap_bytes_i386"), 4 * 12u + 12u);  // the child shares it
