@@ -82,6 +82,9 @@ std::vector<std::pair<std::string, uint64_t>> Kernel::Stats() const {
       {"processes", procs_.size()},
       {"rmap_bytes", rmap_->MetadataBytes(Layout::kX86_64)},
       {"rmap_bytes_i386", rmap_->MetadataBytes(Layout::kI386)},
+      // struct page under the design, i386 (seed 001's 48-byte baseline).
+      {"page_struct_bytes_i386",
+       static_cast<uint64_t>(48 + rmap_->PageBytesDelta(Layout::kI386))},
       {"rmap_walks", stats_.rmap_walks},
       {"rmap_walk_steps", stats_.rmap_walk_steps},
       {"rmap_wasted_steps", rs.wasted_steps},

@@ -314,7 +314,8 @@ Errno Kernel::Mprotect(Mm& mm, uint64_t start, uint64_t len, int prot) {
     uint64_t tmp = std::min(vma->end, end);
     if (Errno e = MprotectFixup(mm, *vma, &prev, nstart, tmp, newflags); e != Errno::kOk)
       return e;
-    nstart = tmp;
+    // vma_iter_end(): a merge may have swallowed the next vma too.
+    nstart = std::max(tmp, prev->end);
     if (nstart >= end) return Errno::kOk;
     vma = mm.FindVma(nstart);
     if (!vma || vma->start != nstart) return Errno::kENOMEM;
