@@ -15,18 +15,27 @@ namespace rmaplab {
 namespace {
 
 constexpr const char* kCompareUsage =
-    "usage: rmaplab compare [--format table|csv|json] [--design NAME]... TRACE...\n"
+    "usage: rmaplab compare [--format table|csv|json] [--design NAME]...\n"
+    "                       [--mem SIZE] [--swap SIZE] TRACE...\n"
     "\n"
     "Replays each TRACE under every design (or the --design ones), then walks\n"
     "the reverse map of every mapped anonymous page once (what one pass of\n"
     "page_referenced() over all memory costs), and prints one row per trace\n"
-    "and design with the counters that differ between designs.  Ops a design\n"
-    "cannot do are reported, not hidden (column 'errors').\n";
+    "and design with the counters that differ between designs.  --mem and\n"
+    "--swap work as for replay: with little memory, reclaim walks the reverse\n"
+    "map and its cost shows in reclaim_rmap_walk_steps.  Ops a design cannot\n"
+    "do are counted in the 'errors' column, not hidden.\n";
 
 const std::vector<std::string> kColumns = {
-    "rmap_bytes", "rmap_bytes_i386", "rmap_walks", "rmap_walk_steps",
-    "rmap_wasted_steps", "rmap_lock_acquisitions", "rmap_chain_entries",
-    "rmap_fork_work", "wasted_pages", "vmas", "cow_copies", "pages_resident"};
+    "rmap_bytes", "rmap_bytes_i386", "page_struct_bytes_i386", "rmap_walks",
+    "rmap_walk_steps", "rmap_wasted_steps", "rmap_lock_acquisitions",
+    "rmap_chain_entries", "rmap_fork_work", "wasted_pages", "vmas", "cow_copies",
+    "pswpout", "reclaim_rmap_walk_steps", "swapoff_ptes", "oom_kills"};
+
+uint64_t ParsePages(const std::string& s) {
+  Result<Trace> t = ParseTrace("1 munmap 0x10000 " + s, "");
+  return t.ok() && !t.value().ops.empty() ? t.value().ops[0].len / kPageSize : 0;
+}
 
 struct Row {
   std::string trace, design;
@@ -34,9 +43,8 @@ struct Row {
   int errors = 0;
 };
 
-Row RunOne(const Trace& trace, const std::string& design) {
+Row RunOne(const Trace& trace, SimOptions opts, const std::string& design) {
   Row row{trace.path, design, {}, 0};
-  SimOptions opts;
   opts.design = design;
   Result<std::unique_ptr<Simulator>> sim = Simulator::Create(opts);
   std::ostringstream sink;
@@ -74,10 +82,19 @@ void PrintJson(const std::vector<Row>& rows, std::ostream& out) {
 int CompareCommand(const std::vector<std::string>& args) {
   std::string format = "table";
   std::vector<std::string> designs, paths;
+  SimOptions opts;
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--help" || args[i] == "-h") {
       std::cout << kCompareUsage;
       return 0;
+    } else if ((args[i] == "--mem" || args[i] == "--swap") && i + 1 < args.size()) {
+      uint64_t pages = ParsePages(args[i + 1]);
+      if (!pages && args[i] == "--mem") {
+        std::cerr << "rmaplab compare: --mem needs a size like 64M\n";
+        return 2;
+      }
+      (args[i] == "--mem" ? opts.mem_pages : opts.swap_pages) = pages;
+      ++i;
     } else if ((args[i] == "--format" || args[i] == "--design") && i + 1 < args.size()) {
       (args[i] == "--format" ? format : designs.emplace_back()) = args[i + 1];
       ++i;
@@ -106,7 +123,7 @@ int CompareCommand(const std::vector<std::string>& args) {
       std::cerr << t.status().message() << "\n";
       return 2;
     }
-    for (const std::string& d : designs) rows.push_back(RunOne(t.value(), d));
+    for (const std::string& d : designs) rows.push_back(RunOne(t.value(), opts, d));
   }
   if (format == "json") {
     PrintJson(rows, std::cout);

@@ -131,9 +131,11 @@ Result<Vma*> Kernel::CopyVma(Mm& mm, Vma& vma, uint64_t addr, uint64_t len,
 
 // Asks the design whether the PTE can move as it is.
 bool Kernel::MoveNeedsCopy(Vma& from, uint64_t a, Vma& to, uint64_t na, Pte pte) {
-  if (pte.is_swap())
-    return rmap_->MoveSwapPte(from, a, to, na, swap_.slot(pte.swp_offset()).count) ==
-           MoveAction::kCopy;
+  if (pte.is_swap()) {
+    const SwapSlot& s = swap_.slot(pte.swp_offset());
+    return rmap_->MoveSwapPte(from, a, to, na, s.count,
+                              s.cache ? &Frame(s.cache) : nullptr) == MoveAction::kCopy;
+  }
   if (!pte.present() || pte.pfn() == kZeroPfn || !Frame(pte.pfn()).Test(PG_anon))
     return false;
   return rmap_->MovePte(pte.pfn(), Frame(pte.pfn()), from, a, to, na) ==

@@ -118,6 +118,20 @@ class AnonMm final : public ReverseMap {
   void MoveAnonRmap(Pfn, Page&, Vma&, uint64_t) override {}
   MoveAction MovePte(Pfn pfn, Page& page, Vma& from, uint64_t old_addr, Vma& to,
                      uint64_t new_addr) override;
+  // A swapped page's address is its identity too (Hugh, seed 004: "does
+  // need to COW pages currently on swap too").  A slot only this PTE holds
+  // just moves (its swap-cache page, if any, takes the new address); a
+  // shared one is copied (anonmm-copy) or left for AddAnonRmap to chain
+  // when it is swapped in at the new address (anonmm-chains).
+  MoveAction MoveSwapPte(Vma&, uint64_t, Vma&, uint64_t new_addr, uint32_t count,
+                         Page* cache) override {
+    if (count <= 1 && (!cache || cache->mapcount == 0)) {
+      if (cache && cache->Test(PG_anon) && !cache->Test(PG_chained))
+        cache->index = new_addr >> 12;
+      return MoveAction::kKeep;
+    }
+    return use_chains_ ? MoveAction::kKeep : MoveAction::kCopy;
+  }
 
   // --- the walk ---
   void Walk(Pfn pfn, const Page& page, RmapOne rmap_one) override {

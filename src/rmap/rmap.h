@@ -125,10 +125,11 @@ class ReverseMap {
   virtual MoveAction MovePte(Pfn pfn, Page& page, Vma& from, uint64_t old_addr,
                              Vma& to, uint64_t new_addr) = 0;
 
-  // mremap is about to move a swap PTE for a slot `count` PTEs share.
-  // kKeep: move it; kCopy: give the new place a private copy instead.
+  // mremap is about to move a swap PTE for a slot `count` PTEs share;
+  // `cache` is the slot's swap-cache page, or nullptr.  kKeep: move it (the
+  // design may update `cache`); kCopy: give the new place a private copy.
   virtual MoveAction MoveSwapPte(Vma& from, uint64_t old_addr, Vma& to,
-                                 uint64_t new_addr, uint32_t count) {
+                                 uint64_t new_addr, uint32_t count, Page* cache) {
     return MoveAction::kKeep;
   }
 

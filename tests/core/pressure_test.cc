@@ -28,7 +28,7 @@ std::string PressureTrace(unsigned seed) {
     unsigned pid = live[rng() % live.size()];
     uint64_t page = base + (rng() % 32) * kPageSize;
     uint64_t n = 1 + rng() % 6;
-    switch (rng() % 12) {
+    switch (rng() % 13) {
       case 0:
         if (live.size() < 5) {
           t << pid << " fork " << next_pid << "\n";
@@ -48,6 +48,10 @@ std::string PressureTrace(unsigned seed) {
       case 6: t << pid << " write 0x" << std::hex << 0x100100000 + (rng() % 8) * kPageSize
                 << std::dec << "\n"; break;
       case 7: if (rng() % 4 == 0) t << "* swapoff\n"; break;
+      case 8:  // move two pages elsewhere in the region (or fail: EINVAL/EFAULT)
+        t << pid << " mremap 0x" << std::hex << page << " 8K 8K 0x"
+          << base + (rng() % 32) * kPageSize << std::dec << "\n";
+        break;
       default:
         t << pid << " write 0x" << std::hex << page << std::dec << " " << n * 4 << "K\n";
     }
