@@ -23,10 +23,10 @@ constexpr const char* kCompareUsage =
     "the reverse map of every mapped anonymous page once (what one pass of\n"
     "page_referenced() over all memory costs: the scan_* columns), and prints\n"
     "one row per trace and design with the counters that differ between\n"
-    "designs.  --mem and\n"
-    "--swap work as for replay: with little memory, reclaim walks the reverse\n"
-    "map and its cost shows in reclaim_rmap_walk_steps.  Ops a design cannot\n"
-    "do are counted in the 'errors' column, not hidden.\n";
+    "designs.  --mem and --swap work as for replay: with little memory,\n"
+    "reclaim walks the reverse map and its cost shows in\n"
+    "reclaim_rmap_walk_steps.  Ops a design cannot do are counted in the\n"
+    "'errors' column, not hidden.\n";
 
 // Counters at the end of the trace, then the cost of one full scan
 // (scan_*), then the wall time of the replay alone.
