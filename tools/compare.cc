@@ -1,5 +1,6 @@
 // compare.cc: `rmaplab compare`: the same traces under every design, one
 // table of costs.  The main job of `make run`.
+#include <chrono>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -15,18 +16,32 @@ namespace rmaplab {
 namespace {
 
 constexpr const char* kCompareUsage =
-    "usage: rmaplab compare [--format table|csv|json] [--design NAME]... TRACE...\n"
+    "usage: rmaplab compare [--format table|csv|json] [--design NAME]...\n"
+    "                       [--mem SIZE] [--swap SIZE] TRACE...\n"
     "\n"
     "Replays each TRACE under every design (or the --design ones), then walks\n"
     "the reverse map of every mapped anonymous page once (what one pass of\n"
-    "page_referenced() over all memory costs), and prints one row per trace\n"
-    "and design with the counters that differ between designs.  Ops a design\n"
-    "cannot do are reported, not hidden (column 'errors').\n";
+    "page_referenced() over all memory costs: the scan_* columns), and prints\n"
+    "one row per trace and design with the counters that differ between\n"
+    "designs.  --mem and --swap work as for replay: with little memory,\n"
+    "reclaim walks the reverse map and its cost shows in\n"
+    "reclaim_rmap_walk_steps.  Ops a design cannot do are counted in the\n"
+    "'errors' column, not hidden.\n";
 
+// Counters at the end of the trace, then the cost of one full scan
+// (scan_*), then the wall time of the replay alone.
 const std::vector<std::string> kColumns = {
-    "rmap_bytes", "rmap_bytes_i386", "rmap_walks", "rmap_walk_steps",
-    "rmap_wasted_steps", "rmap_lock_acquisitions", "rmap_chain_entries",
-    "rmap_fork_work", "wasted_pages", "vmas", "cow_copies", "pages_resident"};
+    "rmap_bytes", "rmap_bytes_i386", "page_struct_bytes_i386", "rmap_walks",
+    "rmap_walk_steps", "rmap_wasted_steps", "rmap_lock_acquisitions",
+    "scan_rmap_walks", "scan_rmap_walk_steps", "scan_rmap_wasted_steps",
+    "rmap_chain_entries", "rmap_fork_work", "wasted_pages", "vmas", "cow_copies",
+    "pswpout", "pgsteal", "reclaim_rmap_walks", "reclaim_rmap_walk_steps",
+    "swapoff_ptes", "oom_kills", "wall_ms"};
+
+uint64_t ParsePages(const std::string& s) {
+  Result<Trace> t = ParseTrace("1 munmap 0x10000 " + s, "");
+  return t.ok() && !t.value().ops.empty() ? t.value().ops[0].len / kPageSize : 0;
+}
 
 struct Row {
   std::string trace, design;
@@ -34,16 +49,23 @@ struct Row {
   int errors = 0;
 };
 
-Row RunOne(const Trace& trace, const std::string& design) {
+Row RunOne(const Trace& trace, SimOptions opts, const std::string& design) {
   Row row{trace.path, design, {}, 0};
-  SimOptions opts;
   opts.design = design;
   Result<std::unique_ptr<Simulator>> sim = Simulator::Create(opts);
   std::ostringstream sink;
+  auto t0 = std::chrono::steady_clock::now();
   for (const Op& op : trace.ops)
     if (sim.value()->Apply(op, sink) != Errno::kOk) row.errors++;
+  auto t1 = std::chrono::steady_clock::now();
+  for (const auto& [k, v] : sim.value()->Stats()) row.v[k] = v;  // before the scan
   sim.value()->ScanAllPages();
-  for (const auto& [k, v] : sim.value()->Stats()) row.v[k] = v;
+  for (const char* k : {"rmap_walks", "rmap_walk_steps", "rmap_wasted_steps",
+                        "rmap_lock_acquisitions"})
+    row.v[std::string("scan_") + k] = 0;
+  for (const auto& [k, v] : sim.value()->Stats())
+    if (row.v.count("scan_" + k)) row.v["scan_" + k] = v - row.v[k];
+  row.v["wall_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(t1 - t0).count();
   return row;
 }
 
@@ -74,10 +96,19 @@ void PrintJson(const std::vector<Row>& rows, std::ostream& out) {
 int CompareCommand(const std::vector<std::string>& args) {
   std::string format = "table";
   std::vector<std::string> designs, paths;
+  SimOptions opts;
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--help" || args[i] == "-h") {
       std::cout << kCompareUsage;
       return 0;
+    } else if ((args[i] == "--mem" || args[i] == "--swap") && i + 1 < args.size()) {
+      uint64_t pages = ParsePages(args[i + 1]);
+      if (!pages && args[i] == "--mem") {
+        std::cerr << "rmaplab compare: --mem needs a size like 64M\n";
+        return 2;
+      }
+      (args[i] == "--mem" ? opts.mem_pages : opts.swap_pages) = pages;
+      ++i;
     } else if ((args[i] == "--format" || args[i] == "--design") && i + 1 < args.size()) {
       (args[i] == "--format" ? format : designs.emplace_back()) = args[i + 1];
       ++i;
@@ -106,7 +137,7 @@ int CompareCommand(const std::vector<std::string>& args) {
       std::cerr << t.status().message() << "\n";
       return 2;
     }
-    for (const std::string& d : designs) rows.push_back(RunOne(t.value(), d));
+    for (const std::string& d : designs) rows.push_back(RunOne(t.value(), opts, d));
   }
   if (format == "json") {
     PrintJson(rows, std::cout);

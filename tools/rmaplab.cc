@@ -43,7 +43,11 @@ constexpr const char* kReplayUsage =
     "  --keep-going    go on after a refused op (exit status 1 at the end)\n"
     "  --stats         print the stats counters at the end\n"
     "  --time          per-op-kind wall time on standard error\n"
-    "  --mem SIZE      frames for anonymous memory (e.g. 64M; default 256G)\n"
+    "  --mem SIZE      memory for anonymous and shmem pages (e.g. 64M;\n"
+    "                  default 256G, so that small traces never reclaim);\n"
+    "                  below it, faults reclaim first and call the OOM killer\n"
+    "                  last ('# oom-kill pid=P line=L' on standard output)\n"
+    "  --swap SIZE     swap space (default 256G)\n"
     "\n"
     "exit status: 0 every op succeeded; 1 an op failed (errno or EXPECT);\n"
     "2 bad usage or a trace that does not parse (FILE:LINE:COLUMN: ...);\n"
@@ -97,6 +101,12 @@ int ReplayCommand(const std::vector<std::string>& args) {
       const std::string* v = value("--mem");
       if (!v || !ParseSize(*v, &opts.mem_pages)) {
         std::cerr << "rmaplab replay: --mem needs a size like 64M\n";
+        return 2;
+      }
+    } else if (a == "--swap") {
+      const std::string* v = value("--swap");
+      if (!v || !ParseSize(*v, &opts.swap_pages)) {
+        std::cerr << "rmaplab replay: --swap needs a size like 64M\n";
         return 2;
       }
     } else if (!a.empty() && a[0] == '-') {

@@ -13,7 +13,12 @@
 //  (4) each mapped anonymous page: the reverse-map walk yields exactly the
 //      PTEs that map it;
 //  (5) shmem objects and their i_mmap lists agree with the VMAs;
-//  (6) the design's own invariants.
+//  (6) swap: every slot's count equals the swap PTEs and shmem entries
+//      holding it, a slot with no count still has a swap-cache page, and
+//      the swap cache and PG_swapcache agree;
+//  (7) LRU: every allocated page is on one list, and the lists' sizes add
+//      up;
+//  (8) the design's own invariants.
 #include "check/invariants.h"
 
 #include <algorithm>
@@ -117,7 +122,8 @@ Status CheckFrames(const Kernel& k, std::unordered_map<Pfn, PageUse>& use) {
     // munmap truncates the object (the page leaves the page cache, as
     // truncate_inode_pages() does) but the pin's reference keeps it.
     if (!page.Test(PG_anon) && !page.Test(PG_shmem) && u.pins == 0)
-      return Status::Error(Fmt("frame %" PRIu64 " is neither anon nor shmem, nor pinned", pfn));
+      return Status::Error(Fmt("frame %" PRIu64 " is neither anon nor shmem nor pinned (flags %" PRIx64
+                               ", refcount %" PRIu64 ")", pfn, page.flags, page.refcount));
   }
   if (allocated != k.resident_pages())
     return Status::Error(Fmt("%" PRIu64 " frames in use, %" PRIu64 " counted resident",
@@ -143,6 +149,64 @@ Status CheckRmap(Kernel& k, std::unordered_map<Pfn, PageUse>& use) {
                            Fmt(" (pid %" PRIu64 " at %" PRIx64 ")", miss.first->pid, miss.second));
     }
   }
+  return Status::Ok();
+}
+
+Status CheckSwap(const Kernel& k) {
+  std::unordered_map<uint64_t, uint64_t> refs;
+  for (const auto& [pid, mm] : k.processes())
+    mm->pt.ForEach(0, ~0ULL, [&](uint64_t, const Pte& pte) {
+      if (pte.is_swap()) refs[pte.swp_offset()]++;
+    });
+  for (const auto& [id, obj] : k.shmem())
+    for (const auto& [pgoff, e] : obj->pages)
+      if (e.is_swap()) refs[e.swp_offset()]++;
+  const SwapArea& swap = k.swap();
+  uint64_t used = 0;
+  for (uint64_t s = 0; s < swap.size(); ++s) {
+    const SwapSlot& slot = swap.slot(s);
+    uint64_t want = refs.count(s) ? refs[s] : 0;
+    if (!slot.used) {
+      if (want) return Status::Error(Fmt("swap slot %" PRIu64 " is free but %" PRIu64 " PTEs hold it", s, want));
+      continue;
+    }
+    used++;
+    if (slot.count != want)
+      return Status::Error(Fmt("swap slot %" PRIu64 ": count %" PRIu64 ", %" PRIu64 " references",
+                               s, slot.count, want));
+    if (slot.count == 0 && !slot.cache)
+      return Status::Error(Fmt("swap slot %" PRIu64 " leaked: no reference, no page", s));
+    if (slot.cache) {
+      const Page& page = k.page(slot.cache);
+      auto it = swap.cache_index().find(slot.cache);
+      if (!page.Test(PG_swapcache) || it == swap.cache_index().end() || it->second != s)
+        return Status::Error(Fmt("swap slot %" PRIu64 " and its cache page %" PRIu64 " disagree",
+                                 s, slot.cache));
+    }
+  }
+  if (used != swap.used())
+    return Status::Error(Fmt("%" PRIu64 " swap slots in use, %" PRIu64 " counted", used, swap.used()));
+  for (const auto& [pfn, s] : swap.cache_index())
+    if (swap.slot(s).cache != pfn)
+      return Status::Error(Fmt("swap cache page %" PRIu64 " not in slot %" PRIu64, pfn, s));
+  return Status::Ok();
+}
+
+Status CheckLru(const Kernel& k) {
+  uint64_t on_lru = 0;
+  for (Pfn pfn = 1; pfn < k.frame_count(); ++pfn) {
+    const Page& page = k.page(pfn);
+    if (page.refcount > 0 && !page.Test(PG_lru))
+      return Status::Error(Fmt("frame %" PRIu64 " is in use but on no LRU list", pfn));
+    if (page.Test(PG_swapcache) && !k.swap().cache_index().count(pfn))
+      return Status::Error(Fmt("frame %" PRIu64 " claims the swap cache", pfn));
+    if (page.Test(PG_locked))
+      return Status::Error(Fmt("frame %" PRIu64 " is still locked after the op", pfn));
+    on_lru += page.Test(PG_lru);
+  }
+  uint64_t listed = k.lru().size(Lru::kInactive) + k.lru().size(Lru::kActive);
+  if (on_lru != listed)
+    return Status::Error(Fmt("%" PRIu64 " pages say PG_lru, the lists hold %" PRIu64, on_lru, listed));
   return Status::Ok();
 }
 
@@ -175,6 +239,8 @@ Status CheckInvariants(Kernel& k) {
   if (Status s = CheckFrames(k, use); !s.ok()) return s;
   if (Status s = CheckRmap(k, use); !s.ok()) return s;
   if (Status s = CheckShmem(k); !s.ok()) return s;
+  if (Status s = CheckSwap(k); !s.ok()) return s;
+  if (Status s = CheckLru(k); !s.ok()) return s;
   return k.rmap().CheckInvariants();
 }
 

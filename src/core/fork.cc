@@ -34,7 +34,13 @@ Errno Kernel::Fork(Mm& parent, uint32_t child_pid) {
     bool wipe = vma.flags & VM_WIPEONFORK;
     if (!wipe && vma.anon_vma) rmap_->AnonVmaFork(*tmp, vma);
     ShmemLink(*tmp);
-    if (!wipe && vma.anon_vma) CopyPageRange(*tmp, vma);
+    if (!wipe && vma.anon_vma && CopyPageRange(*tmp, vma) != Errno::kOk) {
+      Mm& c = *child;
+      procs_.emplace(child_pid, std::move(child));
+      Exit(c);  // dup_mmap failed: the half-built child goes away
+      stats_.exits--;
+      return Errno::kENOMEM;
+    }
   }
   procs_.emplace(child_pid, std::move(child));
   stats_.forks++;

@@ -25,6 +25,7 @@
 
 #include "core/mm.h"
 #include "core/page.h"
+#include "core/swap.h"
 #include "rmap/rmap.h"
 #include "rmaplab/output.h"
 #include "rmaplab/sim.h"
@@ -49,6 +50,16 @@ struct KernelStats {
   uint64_t wasted_pages = 0;   // pages copied only to keep the rmap tractable
   uint64_t vma_merges = 0;
   uint64_t vma_splits = 0;
+  uint64_t pswpin = 0;          // pages read from swap
+  uint64_t pswpout = 0;         // pages written to swap
+  uint64_t pgscan = 0;          // pages reclaim looked at
+  uint64_t pgsteal = 0;         // pages reclaim freed
+  uint64_t pgactivate = 0;      // pages reclaim moved to the active list
+  uint64_t reclaim_walks = 0;   // rmap walks done by reclaim
+  uint64_t reclaim_steps = 0;   // their steps
+  uint64_t swapoff_ptes = 0;    // swap PTEs swapoff found by scanning page tables
+  uint64_t swapoff_pages = 0;   // pages swapoff brought back
+  uint64_t oom_kills = 0;
 };
 
 inline constexpr int kMaxMapCount = 65530;  // vm.max_map_count
@@ -81,6 +92,15 @@ class Kernel {
   Errno UnpinPages(Mm& mm, uint64_t addr, uint64_t len);
   Errno DmaWrite(Mm& mm, uint64_t addr, uint64_t len, uint64_t value);
 
+  // --- memory pressure (vmscan.cc, swapfile.c) ---
+  // Tries to free `nr` pages from the inactive list; returns how many.
+  uint64_t Reclaim(uint64_t nr);
+  // try_to_unuse(): every swapped page back in; the device stays on.
+  Errno Swapoff();  // ENOMEM if memory ran out before every page was back
+  // The OOM killer: kills the process with the largest resident + swap
+  // footprint; returns its pid, 0 if there is none.
+  uint32_t OomKill();
+
   // --- looking without touching ---
   // What the process would read at addr; EFAULT if it is not mapped.
   Errno Peek(const Mm& mm, uint64_t addr, uint64_t* value) const;
@@ -106,13 +126,19 @@ class Kernel {
   const ReverseMap& rmap() const { return *rmap_; }
   const KernelStats& stats() const { return stats_; }
   uint64_t resident_pages() const { return resident_; }
+  const SwapArea& swap() const { return swap_; }
+  const Lru& lru() const { return lru_; }
   const std::string& last_message() const { return message_; }
 
  private:
   friend class KernelTestPeer;
 
   // physmem.cc
+  // A free frame; under memory pressure after direct reclaim.
   Result<Pfn> AllocPage();
+  // A new anonymous page at (vma, addr): exclusive, on the LRU, in the rmap,
+  // mapcount 1.  The caller installs the PTE.
+  Errno NewAnonPage(Mm& mm, Vma& vma, uint64_t addr, uint64_t content, Pfn* out);
   void GetPage(Pfn pfn) { Frame(pfn).refcount++; }
   void PutPage(Pfn pfn);
   void FreePage(Pfn pfn);
@@ -159,13 +185,29 @@ class Kernel {
   Errno WpFault(Mm& mm, Vma& vma, uint64_t addr, Pte& pte);
   Errno ShmemFault(Mm& mm, Vma& vma, uint64_t addr, bool write, Pte& pte);
   void ShmemFaultAround(Mm& mm, Vma& vma, uint64_t addr);
-  Errno AnonVmaPrepare(Mm& mm, Vma& vma);
   Errno CheckAccess(const Vma* vma, uint64_t addr, bool write) const;
   void ZapPte(Vma& vma, uint64_t addr, Pte& pte);
   void ZapRange(Mm& mm, Vma& vma, uint64_t start, uint64_t end);
-  void CopyPageRange(Vma& dst, Vma& src);
+  Errno CopyPageRange(Vma& dst, Vma& src);
   void ChangeProtection(Mm& mm, Vma& vma, uint64_t start, uint64_t end);
+  Errno SwapIn(Mm& mm, Vma& vma, uint64_t addr, bool write, Pte& pte);
 
+  // swapfile.cc: swap slots and the swap cache
+  void SwapFree(uint64_t slot);           // one reference gone
+  void FreeSwapAndCache(uint64_t slot);   // a zapped swap PTE
+  bool AddToSwapCache(Pfn pfn);           // add_to_swap()
+  void DeleteFromSwapCache(Pfn pfn);      // drops the cache reference
+  bool FolioFreeSwap(Pfn pfn);            // folio_free_swap()
+  Result<Pfn> ReadSwapPage(uint64_t slot, bool* fresh);
+  void UnuseShmem(ShmemObject& obj);
+
+  // vmscan.cc
+  enum class ShrinkResult { kReclaimed, kActivate, kKeep };
+  ShrinkResult ShrinkFolio(Pfn pfn, bool ignore_references);
+  int PageReferenced(Pfn pfn);
+  bool TryToUnmap(Pfn pfn, uint64_t slot);
+  void ShrinkActiveList(uint64_t nr);
+  Errno MadvisePageout(Mm& mm, Vma& vma, uint64_t start, uint64_t end, bool pageout);
   // mremap.cc
   Errno MremapMoveOnly(Mm& mm, uint64_t addr, uint64_t len, uint64_t new_addr);
   Errno MremapTo(Mm& mm, uint64_t addr, uint64_t old_len, uint64_t new_len,
@@ -178,6 +220,9 @@ class Kernel {
                        uint64_t pgoff);
   void MovePageTables(Mm& mm, Vma& from, uint64_t old_addr, Vma& to,
                       uint64_t new_addr, uint64_t len);
+  bool MoveNeedsCopy(Vma& from, uint64_t a, Vma& to, uint64_t na, Pte pte);
+  // The data behind a swap slot (its swap-cache page's, if any).
+  uint64_t SwapContent(uint64_t slot) const;
 
   // shmem
   ShmemObject* NewShmem(uint64_t pages);
@@ -195,6 +240,9 @@ class Kernel {
   Pfn frames_ = 0;
   std::vector<Pfn> free_;
   uint64_t resident_ = 0;    // allocated frames
+  SwapArea swap_;
+  bool swapoff_running_ = false;  // no new slots while swapoff empties the device
+  Lru lru_;
   std::map<uint32_t, std::unique_ptr<Mm>> procs_;
   std::unordered_map<uint32_t, std::unique_ptr<ShmemObject>> shmem_;
   uint32_t next_shmem_id_ = 1;

@@ -1,12 +1,16 @@
 // memory.cc: page faults, PTE teardown and fork's page-table copy
 // (mm/memory.c: do_anonymous_page, do_wp_page, wp_can_reuse_anon_folio,
-// zap_pte_range, copy_present_pte; mm/mprotect.c: change_pte_range).
+// do_swap_page, zap_pte_range, copy_present_pte, copy_nonpresent_pte;
+// mm/mprotect.c: change_pte_range).
 //
 // Invariants kept here:
 //  (1) a writable PTE of a private vma maps a PageAnonExclusive page;
 //  (2) every change to a PTE that maps a page changes page->mapcount and
 //      page->refcount with it, and tells the reverse map (anon pages);
-//  (3) the zero page is mapped read-only, never counted, never in an rmap.
+//      every change to a swap PTE changes its slot's count with it;
+//  (3) the zero page is mapped read-only, never counted, never in an rmap;
+//  (4) a page a fault is working on carries PG_locked, so direct reclaim
+//      under that fault leaves it alone (the kernel's folio lock).
 #include <algorithm>
 
 #include "core/kernel.h"
@@ -21,14 +25,6 @@ Errno Kernel::CheckAccess(const Vma* vma, uint64_t addr, bool write) const {
   return (vma->flags & need) ? Errno::kOk : Errno::kEFAULT;
 }
 
-Errno Kernel::AnonVmaPrepare(Mm& mm, Vma& vma) {
-  if (!vma.anon_vma) rmap_->AnonVmaPrepare(vma, mm.Prev(vma), mm.Next(vma));
-  return Errno::kOk;
-}
-
-// A new exclusive anonymous page at (vma, addr) holding `content`.
-static constexpr uint32_t kNewAnonFlags = PG_anon | PG_anon_exclusive | PG_dirty | PG_lru;
-
 Errno Kernel::AnonFault(Mm& mm, Vma& vma, uint64_t addr, bool write, Pte& pte) {
   stats_.page_faults++;
   if (!write) {
@@ -36,15 +32,9 @@ Errno Kernel::AnonFault(Mm& mm, Vma& vma, uint64_t addr, bool write, Pte& pte) {
     stats_.zero_page_maps++;
     return Errno::kOk;
   }
-  AnonVmaPrepare(mm, vma);
-  Result<Pfn> pfn = AllocPage();
-  if (!pfn.ok()) return Errno::kENOMEM;
-  Page& page = Frame(pfn.value());
-  page.flags = kNewAnonFlags;
-  rmap_->AddNewAnonRmap(pfn.value(), page, vma, addr, true);
-  page.mapcount = 1;
-  page.refcount = 1;
-  pte = Pte::Present(pfn.value(), true, true, true);
+  Pfn pfn;
+  if (Errno e = NewAnonPage(mm, vma, addr, 0, &pfn); e != Errno::kOk) return e;
+  pte = Pte::Present(pfn, true, true, true);
   return Errno::kOk;
 }
 
@@ -60,8 +50,11 @@ Errno Kernel::WpFault(Mm& mm, Vma& vma, uint64_t addr, Pte& pte) {
       stats_.cow_reuses++;
       return Errno::kOk;
     }
-    // wp_can_reuse_anon_folio(): only our mapping holds a reference.
-    if (!page.Test(PG_ksm) && page.refcount == 1 && !page.Test(PG_swapcache)) {
+    // wp_can_reuse_anon_folio(): only our mapping holds a reference, once
+    // an unused swap-cache copy is dropped.
+    if (!page.Test(PG_ksm) && page.Test(PG_swapcache) && page.refcount == 2)
+      FolioFreeSwap(old);
+    if (!page.Test(PG_ksm) && page.refcount == 1) {
       rmap_->MoveAnonRmap(old, page, vma, addr);
       page.Set(PG_anon_exclusive);
       pte = Pte::Present(old, true, true, true);
@@ -69,23 +62,21 @@ Errno Kernel::WpFault(Mm& mm, Vma& vma, uint64_t addr, Pte& pte) {
       return Errno::kOk;
     }
   }
-  AnonVmaPrepare(mm, vma);
-  Result<Pfn> pfn = AllocPage();
-  if (!pfn.ok()) return Errno::kENOMEM;
-  Page& fresh = Frame(pfn.value());
-  fresh.flags = kNewAnonFlags;
-  fresh.content = old == kZeroPfn ? 0 : Frame(old).content;
-  rmap_->AddNewAnonRmap(pfn.value(), fresh, vma, addr, true);
-  fresh.mapcount = 1;
-  fresh.refcount = 1;
+  uint64_t content = old == kZeroPfn ? 0 : Frame(old).content;
+  if (old != kZeroPfn) Frame(old).Set(PG_locked);
+  Pfn fresh;
+  Errno e = NewAnonPage(mm, vma, addr, content, &fresh);
   if (old != kZeroPfn) {
     Page& page = Frame(old);
+    page.Clear(PG_locked);
+    if (e != Errno::kOk) return e;
     rmap_->RemoveRmap(old, page, vma, addr);
     page.mapcount--;
     PutPage(old);
     stats_.cow_copies++;
   }
-  pte = Pte::Present(pfn.value(), true, true, true);
+  if (e != Errno::kOk) return e;
+  pte = Pte::Present(fresh, true, true, true);
   return Errno::kOk;
 }
 
@@ -121,28 +112,36 @@ void Kernel::ShmemFaultAround(Mm& mm, Vma& vma, uint64_t addr) {
   }
 }
 
-// shmem_fault() + finish_fault(): map the object's page, allocating it.
+// shmem_fault() + finish_fault(): map the object's page, allocating it or
+// reading it back from swap.
 Errno Kernel::ShmemFault(Mm& mm, Vma& vma, uint64_t addr, bool write, Pte& pte) {
   ShmemObject& obj = *vma.shmem;
   uint64_t pgoff = vma.LinearPageIndex(addr);
   if (pgoff >= obj.size_pages) return Errno::kEFAULT;  // SIGBUS past i_size
   stats_.page_faults++;
   if (!write) ShmemFaultAround(mm, vma, addr);
-  Pte& slot = obj.pages[pgoff];
-  if (!slot.present()) {
+  Pte entry = obj.pages.count(pgoff) ? obj.pages[pgoff] : Pte{};
+  if (!entry.present()) {
     Result<Pfn> pfn = AllocPage();
     if (!pfn.ok()) return Errno::kENOMEM;
     Page& page = Frame(pfn.value());
-    page.flags = PG_shmem | PG_lru;
+    page.flags = PG_shmem;
     page.mapping = obj.id;
     page.index = pgoff;
     page.refcount = 1;  // the page cache's reference
-    slot = Pte::Present(pfn.value(), false, false, false);
+    if (entry.is_swap()) {
+      page.content = swap_.slot(entry.swp_offset()).content;
+      stats_.pswpin++;
+      SwapFree(entry.swp_offset());
+    }
+    lru_.AddHead(page, pfn.value(), Lru::kInactive);
+    entry = Pte::Present(pfn.value(), false, false, false);
+    obj.pages[pgoff] = entry;
   }
-  Page& page = Frame(slot.pfn());
+  Page& page = Frame(entry.pfn());
   page.mapcount++;
   page.refcount++;
-  pte = Pte::Present(slot.pfn(), vma.flags & VM_WRITE, write, true);
+  pte = Pte::Present(entry.pfn(), vma.flags & VM_WRITE, write, true);
   return Errno::kOk;
 }
 
@@ -155,8 +154,7 @@ Errno Kernel::HandleFault(Mm& mm, Vma& vma, uint64_t addr, bool write, Pte** out
     e = vma.shmem ? ShmemFault(mm, vma, addr, write, pte)
                   : AnonFault(mm, vma, addr, write, pte);
   } else if (pte.is_swap()) {
-    message_ = "swap-in is not supported yet";
-    e = Errno::kENOSYS;
+    e = SwapIn(mm, vma, addr, write, pte);
   } else if (write && !pte.write()) {
     if (vma.shmem) {
       stats_.page_faults++;  // wp_page_shared
@@ -169,6 +167,38 @@ Errno Kernel::HandleFault(Mm& mm, Vma& vma, uint64_t addr, bool write, Pte** out
   }
   *out = &pte;
   return e;
+}
+
+// do_swap_page().  A slot with one reference bypasses the swap cache, as
+// zram (SWP_SYNCHRONOUS_IO) does; a shared one goes through it.
+Errno Kernel::SwapIn(Mm& mm, Vma& vma, uint64_t addr, bool write, Pte& pte) {
+  stats_.page_faults++;
+  uint64_t slot = pte.swp_offset();
+  bool fresh = false;
+  Result<Pfn> got = ReadSwapPage(slot, &fresh);
+  if (!got.ok()) return Errno::kENOMEM;
+  Pfn pfn = got.value();
+  Page& page = Frame(pfn);
+  GetPage(pfn);  // the fault's own reference, as in the kernel
+  bool exclusive = !page.Test(PG_ksm) && (fresh || (pte.v & Pte::kSwpExclusive));
+  bool was_anon = page.Test(PG_anon);
+  SwapFree(slot);
+  if (page.Test(PG_swapcache) && write && !page.Test(PG_ksm) && page.refcount == 2)
+    FolioFreeSwap(pfn);  // should_try_to_free_swap()
+  bool map_exclusive = !page.Test(PG_ksm) && (exclusive || page.refcount == 1);
+  if (!vma.anon_vma) rmap_->AnonVmaPrepare(vma, mm.Prev(vma), mm.Next(vma));
+  if (!was_anon) {
+    page.Set(PG_anon);
+    rmap_->AddNewAnonRmap(pfn, page, vma, addr, map_exclusive);
+  } else {
+    rmap_->AddAnonRmap(pfn, page, vma, addr);
+  }
+  if (map_exclusive) page.Set(PG_anon_exclusive);
+  page.mapcount++;  // the mapping takes over the fault's reference
+  bool writable = map_exclusive && (vma.flags & VM_WRITE);
+  pte = Pte::Present(pfn, writable, writable && write, true);
+  if (write && !writable) return WpFault(mm, vma, addr, pte);
+  return Errno::kOk;
 }
 
 Errno Kernel::ReadPage(Mm& mm, uint64_t addr) {
@@ -194,7 +224,13 @@ void Kernel::ZapPte(Vma& vma, uint64_t addr, Pte& pte) {
     Page& page = Frame(pfn);
     if (page.Test(PG_anon)) rmap_->RemoveRmap(pfn, page, vma, addr);
     page.mapcount--;
+    // free_pages_and_swap_cache(): an unmapped page drops its swap copy
+    // once no swap PTE needs it.
+    if (page.mapcount == 0 && page.Test(PG_swapcache) && !page.Test(PG_locked))
+      FolioFreeSwap(pfn);
     PutPage(pfn);
+  } else if (pte.is_swap()) {
+    FreeSwapAndCache(pte.swp_offset());
   }
   pte = Pte{};
 }
@@ -205,14 +241,22 @@ void Kernel::ZapRange(Mm& mm, Vma& vma, uint64_t start, uint64_t end) {
 
 // copy_page_range() for a private vma with an anon_vma: share every page
 // with the child, write-protected in both; copy a maybe-pinned exclusive
-// page instead, so DMA through the pin stays with the parent.
-void Kernel::CopyPageRange(Vma& dst, Vma& src) {
+// page instead, so DMA through the pin stays with the parent.  Swap
+// entries are shared too (swap_duplicate), and lose their exclusive bit.
+Errno Kernel::CopyPageRange(Vma& dst, Vma& src) {
   Mm& child = *dst.mm;
   bool parent_pinned = src.mm->has_pinned;
+  Errno err = Errno::kOk;
   src.mm->pt.ForEach(src.start, src.end, [&](uint64_t addr, Pte& spte) {
+    if (err != Errno::kOk) return;
     stats_.fork_ptes++;
     Pte& dpte = child.pt.Ensure(addr);
-    if (!spte.present()) return;  // swap entries: not modelled yet
+    if (spte.is_swap()) {
+      swap_.slot(spte.swp_offset()).count++;
+      spte.v &= ~Pte::kSwpExclusive;
+      dpte = spte;
+      return;
+    }
     Pfn pfn = spte.pfn();
     if (pfn == kZeroPfn) {
       dpte = spte;
@@ -220,15 +264,12 @@ void Kernel::CopyPageRange(Vma& dst, Vma& src) {
     }
     Page& page = Frame(pfn);
     if (page.Test(PG_anon_exclusive) && parent_pinned && page.MaybeDmaPinned()) {
-      Result<Pfn> copy = AllocPage();
-      if (!copy.ok()) return;  // the child just lacks the page (fork would fail)
-      Page& fresh = Frame(copy.value());
-      fresh.flags = kNewAnonFlags;
-      fresh.content = page.content;
-      rmap_->AddNewAnonRmap(copy.value(), fresh, dst, addr, true);
-      fresh.mapcount = 1;
-      fresh.refcount = 1;
-      dpte = Pte::Present(copy.value(), dst.flags & VM_WRITE, true, true);
+      Pfn copy;
+      page.Set(PG_locked);
+      err = NewAnonPage(child, dst, addr, page.content, &copy);
+      page.Clear(PG_locked);
+      if (err != Errno::kOk) return;  // fork fails with ENOMEM
+      dpte = Pte::Present(copy, dst.flags & VM_WRITE, true, true);
       stats_.fork_copies++;
       return;
     }
@@ -239,6 +280,7 @@ void Kernel::CopyPageRange(Vma& dst, Vma& src) {
     spte.v &= ~Pte::kWrite;
     dpte.v = spte.v & ~Pte::kYoung;
   });
+  return err;
 }
 
 // change_pte_range(): write-protect, or make writable what a write fault

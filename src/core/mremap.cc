@@ -141,6 +141,19 @@ Result<Vma*> Kernel::CopyVma(Mm& mm, Vma& vma, uint64_t addr, uint64_t len,
   return nv;
 }
 
+// Asks the design whether the PTE can move as it is.
+bool Kernel::MoveNeedsCopy(Vma& from, uint64_t a, Vma& to, uint64_t na, Pte pte) {
+  if (pte.is_swap()) {
+    const SwapSlot& s = swap_.slot(pte.swp_offset());
+    return rmap_->MoveSwapPte(from, a, to, na, s.count,
+                              s.cache ? &Frame(s.cache) : nullptr) == MoveAction::kCopy;
+  }
+  if (!pte.present() || pte.pfn() == kZeroPfn || !Frame(pte.pfn()).Test(PG_anon))
+    return false;
+  return rmap_->MovePte(pte.pfn(), Frame(pte.pfn()), from, a, to, na) ==
+         MoveAction::kCopy;
+}
+
 // move_page_tables() / move_ptes().
 void Kernel::MovePageTables(Mm& mm, Vma& from, uint64_t old_addr, Vma& to,
                             uint64_t new_addr, uint64_t len) {
@@ -151,25 +164,19 @@ void Kernel::MovePageTables(Mm& mm, Vma& from, uint64_t old_addr, Vma& to,
   });
   for (auto [a, pte] : moving) {
     uint64_t na = new_addr + (a - old_addr);
-    if (pte.present() && pte.pfn() != kZeroPfn && Frame(pte.pfn()).Test(PG_anon)) {
-      Pfn pfn = pte.pfn();
-      Page& page = Frame(pfn);
-      if (rmap_->MovePte(pfn, page, from, a, to, na) == MoveAction::kCopy) {
-        Result<Pfn> copy = AllocPage();
-        if (copy.ok()) {
-          AnonVmaPrepare(mm, to);
-          Page& fresh = Frame(copy.value());
-          fresh.flags = PG_anon | PG_anon_exclusive | PG_dirty | PG_lru;
-          fresh.content = page.content;
-          rmap_->AddNewAnonRmap(copy.value(), fresh, to, na, true);
-          fresh.mapcount = 1;
-          fresh.refcount = 1;
-          rmap_->RemoveRmap(pfn, page, from, a);
-          page.mapcount--;
-          PutPage(pfn);
-          pte = Pte::Present(copy.value(), to.flags & VM_WRITE, true, true);
-          stats_.wasted_pages++;
-        }
+    if (MoveNeedsCopy(from, a, to, na, pte)) {
+      // The design cannot track the page at its new address: give the new
+      // place its own copy (Linus' copy_one_pte remedy).
+      Pfn copy;
+      uint64_t content = pte.is_swap() ? SwapContent(pte.swp_offset())
+                                       : Frame(pte.pfn()).content;
+      if (pte.present()) Frame(pte.pfn()).Set(PG_locked);
+      Errno e = NewAnonPage(mm, to, na, content, &copy);
+      if (pte.present()) Frame(pte.pfn()).Clear(PG_locked);
+      if (e == Errno::kOk) {
+        ZapPte(from, a, pte);
+        pte = Pte::Present(copy, to.flags & VM_WRITE, true, true);
+        stats_.wasted_pages++;
       }
     }
     mm.pt.Ensure(na) = pte;

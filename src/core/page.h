@@ -34,6 +34,7 @@ enum PageFlags : uint32_t {
   PG_dirty = 1u << 8,
   PG_rmap0 = 1u << 9,           // free for the design (e.g. PG_direct)
   PG_rmap1 = 1u << 10,
+  PG_locked = 1u << 11,         // held by a fault in progress: reclaim skips it
 };
 inline constexpr int kNodeShift = 24;
 inline constexpr uint32_t kNodeMask = 0x3fu << kNodeShift;

@@ -12,7 +12,7 @@
 namespace rmaplab {
 
 Kernel::Kernel(std::unique_ptr<ReverseMap> rmap, const SimOptions& opts)
-    : rmap_(std::move(rmap)), opts_(opts) {
+    : rmap_(std::move(rmap)), opts_(opts), swap_(opts.swap_pages) {
   chunks_.push_back(std::make_unique<Page[]>(1u << kChunkShift));
   frames_ = 1;  // the zero page
   auto init = std::make_unique<Mm>();
@@ -26,7 +26,11 @@ Kernel::~Kernel() {
   while (!procs_.empty()) Exit(*procs_.begin()->second);
 }
 
+// The batch direct reclaim tries to free (SWAP_CLUSTER_MAX).
+static constexpr uint64_t kSwapClusterMax = 32;
+
 Result<Pfn> Kernel::AllocPage() {
+  if (free_.empty() && resident_ >= opts_.mem_pages) Reclaim(kSwapClusterMax);
   Pfn pfn;
   if (!free_.empty()) {
     pfn = free_.back();
@@ -37,6 +41,7 @@ Result<Pfn> Kernel::AllocPage() {
     if ((frames_ >> kChunkShift) >= chunks_.size())
       chunks_.push_back(std::make_unique<Page[]>(1u << kChunkShift));
     pfn = frames_++;
+    lru_.Grow(frames_);
   }
   resident_++;
   return pfn;
@@ -47,7 +52,25 @@ void Kernel::PutPage(Pfn pfn) {
   if (--page.refcount == 0) FreePage(pfn);
 }
 
+Errno Kernel::NewAnonPage(Mm& mm, Vma& vma, uint64_t addr, uint64_t content,
+                          Pfn* out) {
+  if (!vma.anon_vma) rmap_->AnonVmaPrepare(vma, mm.Prev(vma), mm.Next(vma));  // anon_vma_prepare
+  Result<Pfn> pfn = AllocPage();
+  if (!pfn.ok()) return Errno::kENOMEM;
+  Page& page = Frame(pfn.value());
+  page.flags = PG_anon | PG_anon_exclusive | PG_dirty;
+  page.content = content;
+  rmap_->AddNewAnonRmap(pfn.value(), page, vma, addr, true);
+  page.mapcount = 1;
+  page.refcount = 1;
+  lru_.AddHead(page, pfn.value(), Lru::kInactive);
+  *out = pfn.value();
+  return Errno::kOk;
+}
+
 void Kernel::FreePage(Pfn pfn) {
+  Page& page = Frame(pfn);
+  if (page.Test(PG_lru)) lru_.Del(page, pfn);
   std::memset(&Frame(pfn), 0, sizeof(Page));
   free_.push_back(pfn);
   resident_--;

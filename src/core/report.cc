@@ -12,12 +12,21 @@ Errno Kernel::Peek(const Mm& mm, uint64_t addr, uint64_t* value) const {
   *value = 0;
   if (pte.present()) {
     *value = Frame(pte.pfn()).content;
+  } else if (pte.is_swap()) {
+    *value = SwapContent(pte.swp_offset());
   } else if (vma->shmem) {
     auto it = vma->shmem->pages.find(vma->LinearPageIndex(addr));
-    if (it != vma->shmem->pages.end() && it->second.present())
-      *value = Frame(it->second.pfn()).content;
+    if (it != vma->shmem->pages.end()) {
+      const Pte& e = it->second;
+      *value = e.present() ? Frame(e.pfn()).content : SwapContent(e.swp_offset());
+    }
   }
   return Errno::kOk;
+}
+
+uint64_t Kernel::SwapContent(uint64_t slot) const {
+  const SwapSlot& s = swap_.slot(slot);
+  return s.cache ? Frame(s.cache).content : s.content;
 }
 
 PagemapEntry Kernel::PagemapOf(const Mm& mm, uint64_t addr) const {
@@ -67,12 +76,15 @@ std::vector<std::pair<std::string, uint64_t>> Kernel::Stats() const {
   // Bytes the design adds to every vm_area_struct are part of its cost.
   return {
       {"pages_resident", resident_},
-      {"pages_swapped", 0},
-      {"swap_slots_used", 0},
+      {"pages_swapped", swap_.used() - swap_.cache_index().size()},
+      {"swap_slots_used", swap_.used()},
       {"vmas", vmas},
       {"processes", procs_.size()},
       {"rmap_bytes", rmap_->MetadataBytes(Layout::kX86_64)},
       {"rmap_bytes_i386", rmap_->MetadataBytes(Layout::kI386)},
+      // struct page under the design, i386 (seed 001's 48-byte baseline).
+      {"page_struct_bytes_i386",
+       static_cast<uint64_t>(48 + rmap_->PageBytesDelta(Layout::kI386))},
       {"rmap_walks", stats_.rmap_walks},
       {"rmap_walk_steps", stats_.rmap_walk_steps},
       {"rmap_wasted_steps", rs.wasted_steps},
@@ -94,6 +106,18 @@ std::vector<std::pair<std::string, uint64_t>> Kernel::Stats() const {
       {"vma_merges", stats_.vma_merges},
       {"vma_splits", stats_.vma_splits},
       {"pte_slots", ptes},
+      {"pswpin", stats_.pswpin},
+      {"pswpout", stats_.pswpout},
+      {"pgscan", stats_.pgscan},
+      {"pgsteal", stats_.pgsteal},
+      {"pgactivate", stats_.pgactivate},
+      {"reclaim_rmap_walks", stats_.reclaim_walks},
+      {"reclaim_rmap_walk_steps", stats_.reclaim_steps},
+      {"swapoff_ptes", stats_.swapoff_ptes},
+      {"swapoff_pages", stats_.swapoff_pages},
+      {"oom_kills", stats_.oom_kills},
+      {"lru_inactive", lru_.size(Lru::kInactive)},
+      {"lru_active", lru_.size(Lru::kActive)},
   };
 }
 

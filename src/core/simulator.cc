@@ -50,23 +50,54 @@ class SimulatorImpl final : public Simulator {
 
  private:
   Errno ApplySystem(const Op& op, std::ostream& out) {
-    if (op.kind == OpKind::kStats) {
-      PrintStats(out, op.line, kernel_.Stats());
-      return Errno::kOk;
+    switch (op.kind) {
+      case OpKind::kStats:
+        PrintStats(out, op.line, kernel_.Stats());
+        return Errno::kOk;
+      case OpKind::kReclaim:
+        kernel_.Reclaim(op.pages);
+        return Errno::kOk;
+      case OpKind::kSwapoff:
+        return kernel_.Swapoff();
+      default:
+        break;
     }
     message_ = "op '" + std::string(OpName(op.kind)) + "' is not supported yet";
     return Errno::kENOSYS;
   }
 
   // Runs fn(addr) for each page of the op's range, stopping at the first
-  // error; `done(addr)` after each page that succeeded.
+  // error; `done(addr)` after each page that succeeded.  A fault that finds
+  // neither a frame nor a swap slot calls the OOM killer and retries; if
+  // the killer chose the actor itself, the op ends there.
   template <typename Fn, typename Done>
-  Errno ForEachPage(const Op& op, Fn&& fn, Done&& done) {
+  Errno ForEachPage(const Op& op, std::ostream& out, Fn&& fn, Done&& done) {
     for (uint64_t a = op.addr; a < op.addr + op.len; a += kPageSize) {
-      if (Errno e = fn(a); e != Errno::kOk) return e;
+      bool actor_killed = false;
+      Errno e = WithOomKiller(op, out, [&] { return fn(a); }, &actor_killed);
+      if (actor_killed) return Errno::kOk;
+      if (e != Errno::kOk) return e;
       done(a);
     }
     return Errno::kOk;
+  }
+
+  // Runs fn(), calling the OOM killer and retrying while fn() finds no
+  // memory.  Sets *actor_killed if the killer chose the op's own process.
+  template <typename Fn>
+  Errno WithOomKiller(const Op& op, std::ostream& out, Fn&& fn, bool* actor_killed) {
+    for (;;) {
+      Errno e = fn();
+      if (e != Errno::kENOMEM) return e;
+      uint32_t victim = kernel_.OomKill();
+      if (!victim) return e;
+      out << "# oom-kill pid=" << victim << " line=" << op.line << "\n";
+      oracle_.Exit(victim);
+      if (victim == op.pid) {
+        *actor_killed = true;
+        return Errno::kOk;
+      }
+    }
   }
 
   Errno ApplyProcess(const Op& op, std::ostream& out) {
@@ -97,14 +128,14 @@ class SimulatorImpl final : public Simulator {
         if (e != Errno::kENOSYS) oracle_.Madvise(pid, op.addr, op.len, op.advice);
         return e;
       case OpKind::kRead:
-        return ForEachPage(op, [&](uint64_t a) { return kernel_.ReadPage(*mm, a); },
+        return ForEachPage(op, out, [&](uint64_t a) { return kernel_.ReadPage(*mm, a); },
                            [](uint64_t) {});
       case OpKind::kWrite:
         return ForEachPage(
-            op, [&](uint64_t a) { return kernel_.WritePage(*mm, a, WriteValue(op, a)); },
+            op, out, [&](uint64_t a) { return kernel_.WritePage(*mm, a, WriteValue(op, a)); },
             [&](uint64_t a) { oracle_.Write(pid, a, WriteValue(op, a)); });
       case OpKind::kExpect:
-        return ForEachPage(op, [&](uint64_t a) {
+        return ForEachPage(op, out, [&](uint64_t a) {
           uint64_t v;
           Errno pe = kernel_.Peek(*mm, a, &v);
           if (pe != Errno::kOk) return pe;
@@ -119,9 +150,13 @@ class SimulatorImpl final : public Simulator {
         oracle_.Exit(pid);
         return Errno::kOk;
       case OpKind::kPin:
-        e = kernel_.PinPages(*mm, op.addr, op.len);
-        if (e == Errno::kOk) oracle_.Pin(pid, op.addr, op.len);
+      {
+        bool killed = false;
+        e = WithOomKiller(op, out, [&] { return kernel_.PinPages(*mm, op.addr, op.len); },
+                          &killed);
+        if (e == Errno::kOk && !killed) oracle_.Pin(pid, op.addr, op.len);
         return e;
+      }
       case OpKind::kUnpin:
         e = kernel_.UnpinPages(*mm, op.addr, op.len);
         if (e == Errno::kOk) oracle_.Unpin(pid, op.addr, op.len);

@@ -398,9 +398,15 @@ Errno Kernel::Madvise(Mm& mm, uint64_t addr, uint64_t len, Advice advice) {
       return MadviseWalk(mm, addr, end, [&](Vma& vma, Vma** pprev, uint64_t s, uint64_t e) {
         return MadviseFlags(mm, vma, pprev, s, e, advice);
       });
+    case Advice::kPageout:
+    case Advice::kCold:
+      return MadviseWalk(mm, addr, end, [&](Vma& vma, Vma** pprev, uint64_t s, uint64_t e) {
+        *pprev = &vma;
+        return MadvisePageout(mm, vma, s, e, advice == Advice::kPageout);
+      });
     default:
       message_ = "madvise " + std::string(AdviceName(advice)) +
-                 " is not supported yet (needs KSM or reclaim)";
+                 " is not supported yet (needs KSM)";
       return Errno::kENOSYS;
   }
 }
@@ -432,6 +438,8 @@ void Kernel::ShmemUnlink(Vma& vma) {
     if (pte.present()) {
       Frame(pte.pfn()).Clear(PG_shmem);
       PutPage(pte.pfn());
+    } else if (pte.is_swap()) {
+      SwapFree(pte.swp_offset());
     }
   }
   shmem_.erase(obj->id);

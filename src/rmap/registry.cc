@@ -5,12 +5,35 @@
 namespace rmaplab {
 
 std::unique_ptr<ReverseMap> NewAnonVmaChain();
+std::unique_ptr<ReverseMap> NewPteChain();
+std::unique_ptr<ReverseMap> NewAnonVma();
+std::unique_ptr<ReverseMap> NewAnonVmaDirect();
+std::unique_ptr<ReverseMap> NewAnonMmChains();
+std::unique_ptr<ReverseMap> NewAnonMmCopy();
+std::unique_ptr<ReverseMap> NewAnonInode();
 
 const std::vector<DesignInfo>& Designs() {
   static const std::vector<DesignInfo> kDesigns = {
       {"anon_vma_chain",
        "Linux 2.6.34 to today: anon_vma per vma, linked to ancestors by chains",
        NewAnonVmaChain},
+      {"pte_chain",
+       "Rik van Riel's 2.5 rmap: every page lists its PTEs (PG_direct)",
+       NewPteChain},
+      {"anonmm-chains",
+       "Hugh Dickins' anobjrmap: one object per mm group; pte_chains after "
+       "mremap",
+       NewAnonMmChains},
+      {"anonmm-copy",
+       "Hugh Dickins' anobjrmap with Linus' copy of shared pages on mremap",
+       NewAnonMmCopy},
+      {"anon_vma", "Andrea Arcangeli's 2.6.7 anon_vma: one per fork family",
+       NewAnonVma},
+      {"anon_vma-direct", "anon_vma with the RFC's PageDirect pages",
+       NewAnonVmaDirect},
+      {"anon_inode",
+       "Rik van Riel's anon_memory inode: all anonymous memory is one object",
+       NewAnonInode},
   };
   return kDesigns;
 }

@@ -16,9 +16,13 @@
 //    something and yields nothing (an mm without a vma at the address)
 //    reports it with stats().wasted_steps.
 //  - Vma::anon_vma is the identity the merge rules compare (Linux's
-//    is_mergeable_anon_vma); a design without per-vma objects leaves it
-//    nullptr and merges freely.  IsForkChild() answers
-//    vma_is_fork_child().
+//    is_mergeable_anon_vma), and it also tells the core that a vma may
+//    hold anonymous pages (fork copies PTEs only of such vmas:
+//    vma_needs_copy).  A design without per-vma objects sets it, at
+//    AnonVmaPrepare and AnonVmaFork, to one object shared by every vma
+//    that may compare with it (its per-mm object, or a design-wide
+//    marker), so that such vmas merge freely; it is cleared again by
+//    UnlinkAnonVmas.  IsForkChild() answers vma_is_fork_child().
 //  - MovePte() is asked before mremap moves a present anonymous page's
 //    PTE; returning kCopy makes the core give the new address a private
 //    copy instead (Linus' copy_one_pte remedy, counted in wasted_pages).
@@ -120,6 +124,14 @@ class ReverseMap {
   // the new place a copy instead.
   virtual MoveAction MovePte(Pfn pfn, Page& page, Vma& from, uint64_t old_addr,
                              Vma& to, uint64_t new_addr) = 0;
+
+  // mremap is about to move a swap PTE for a slot `count` PTEs share;
+  // `cache` is the slot's swap-cache page, or nullptr.  kKeep: move it (the
+  // design may update `cache`); kCopy: give the new place a private copy.
+  virtual MoveAction MoveSwapPte(Vma& from, uint64_t old_addr, Vma& to,
+                                 uint64_t new_addr, uint32_t count, Page* cache) {
+    return MoveAction::kKeep;
+  }
 
   // --- the walk (rmap_walk_anon) ---
   virtual void Walk(Pfn pfn, const Page& page, RmapOne rmap_one) = 0;

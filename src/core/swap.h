@@ -1,0 +1,77 @@
+// swap.h: one swap device (mm/swapfile.c's swap_map) and the anonymous LRU
+// lists (mm/vmscan.c), as the model keeps them.
+//
+// Invariants (checked by CheckInvariants()):
+//  (1) a slot is in use iff count > 0 or it holds a swap-cache page;
+//      count == swap PTEs holding the slot + shmem objects holding it;
+//  (2) slot.cache == pfn iff the page has PG_swapcache and
+//      SwapArea::slot_of(pfn) == the slot;
+//  (3) a page is on exactly one LRU list iff PG_lru; PG_active says which.
+#ifndef RMAPLAB_CORE_SWAP_H_
+#define RMAPLAB_CORE_SWAP_H_
+
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+#include "core/page.h"
+
+namespace rmaplab {
+
+struct SwapSlot {
+  uint32_t count = 0;   // swap_map: references from PTEs and shmem objects
+  Pfn cache = 0;        // the swap-cache page, 0 if none
+  bool used = false;
+  uint64_t content = 0; // what was written out
+};
+
+class SwapArea {
+ public:
+  explicit SwapArea(uint64_t slots) : limit_(slots) {}
+
+  // get_swap_page(): a free slot, or UINT64_MAX if the device is full.
+  uint64_t Alloc();
+  void Free(uint64_t slot);
+  SwapSlot& slot(uint64_t s) { return slots_[s]; }
+  const SwapSlot& slot(uint64_t s) const { return slots_[s]; }
+  uint64_t size() const { return slots_.size(); }  // slots ever handed out
+  uint64_t used() const { return used_; }
+
+  // folio->swap for swap-cache pages.
+  std::unordered_map<Pfn, uint64_t>& cache_index() { return cache_of_; }
+  const std::unordered_map<Pfn, uint64_t>& cache_index() const { return cache_of_; }
+
+ private:
+  uint64_t limit_;
+  std::vector<SwapSlot> slots_;
+  std::vector<uint64_t> free_;
+  uint64_t used_ = 0;
+  std::unordered_map<Pfn, uint64_t> cache_of_;
+};
+
+// Two LRU lists (inactive, active) threaded through per-frame links.
+class Lru {
+ public:
+  enum List { kInactive = 0, kActive = 1 };
+  void Grow(Pfn frames) {
+    if (next_.size() < frames) {
+      next_.resize(frames, 0);
+      prev_.resize(frames, 0);
+    }
+  }
+  void AddHead(Page& page, Pfn pfn, List list);
+  void Del(Page& page, Pfn pfn);
+  Pfn Tail(List list) const { return tail_[list]; }
+  uint64_t size(List list) const { return size_[list]; }
+  uint64_t bytes() const { return (next_.size() + prev_.size()) * sizeof(Pfn); }
+
+ private:
+  // 0 (the zero page, never on a list) is the end of a list.
+  std::vector<Pfn> next_, prev_;  // next_ runs head -> tail
+  Pfn head_[2] = {0, 0}, tail_[2] = {0, 0};
+  uint64_t size_[2] = {0, 0};
+};
+
+}  // namespace rmaplab
+
+#endif  // RMAPLAB_CORE_SWAP_H_

@@ -1,0 +1,285 @@
+// anon_vma.cc: Andrea Arcangeli's anon_vma as merged in Linux 2.6.7
+// (mm/rmap.c of 2.6.7-2.6.33: anon_vma_prepare, anon_vma_link,
+// anon_vma_unlink, page_add_anon_rmap, page_referenced_anon), following
+// seed 001 (001_ae8d9a1aa61386b3.txt, "anon_vma RFC2"): "the additional
+// cost of tracking the vmas payoffs because then we've a tiny list of vma
+// to search for every page"; "the per-vma overhead is 12 bytes, 2 pointers
+// for the list node and 1 pointer to the anon-vma"; "to track the stuff in
+// a fine-granular way I have to forbid merging sometime".
+//
+// One anon_vma per fork family: a vma gets one at its first anonymous
+// fault (or reuses a compatible neighbour's: find_mergeable_anon_vma); a
+// fork child's vma joins its parent's anon_vma (anon_vma_link).  Every page
+// points at the anon_vma from its first fault, page->index = linear page
+// index (vm_pgoff based, so mremap needs nothing).  A walk visits every vma
+// on the anon_vma's list: a vma whose pgoff range misses page->index is a
+// wasted step (vma_address() == -EFAULT); one that covers it but maps
+// another page (a sibling's COW copy) is wasted in the core's count.  So a
+// server forking N children that each COW their memory makes every walk
+// O(N): the AIM7 problem that 2.6.34's anon_vma_chain fixed.  Two vmas
+// merge only if their anon_vmas are equal or one is unset (2.6.7's
+// is_mergeable_anon_vma; there is no fork-child rule).
+//
+// Option `direct` (design anon_vma-direct): the RFC's PageDirect.  A page
+// points straight at its vma while it has one mapping; fork (or any second
+// mapping) turns it into an anon_vma page.  A direct walk is one step.  A
+// split moves the direct pages of the new part to the new vma
+// (AnonVmaClone scans its PTEs: the RFC's fixup at __split_vma); where a
+// merge left the pointer stale, the walk falls back to the anon_vma list,
+// counting the miss as wasted.  The
+// RFC also deferred allocating the anon_vma until the first fork; the model
+// allocates it at the first fault in both variants, so only the walk
+// saving is measured.
+//
+// Costs: per linked vma 12 bytes (i386) / 24 (x86-64); per anon_vma 12
+// (spinlock + list_head, i386) / 24 (x86-64).  struct page: objrmap's +4
+// (mapcount) and -8 for the pte union: 44 bytes (PageBytesDelta -4).
+//
+// Invariants (CheckInvariants):
+//  (1) a linked vma's node says where it sits on its anon_vma's list, and
+//      the list entry points back at the vma;
+//  (2) vma->anon_vma of a linked vma is the anon_vma whose list holds it;
+//  (3) no anon_vma lives with an empty list;
+//  (4) every page on the direct table is PG_rmap0 (PageDirect), and
+//      direct pages leave the table when they gain or lose a mapping.
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "rmap/rmap.h"
+
+namespace rmaplab {
+namespace {
+
+struct AnonVma {
+  uint32_t handle = 0;
+  std::vector<Vma*> head;  // anon_vma->head: every vma sharing it
+};
+
+// The vma's anon_vma_node, plus its identity for direct pages.
+struct VmaNode {
+  size_t pos = 0;   // index in anon_vma->head
+  uint64_t id = 0;  // never reused, so a stale direct pointer is detectable
+};
+
+class AnonVmaDesign final : public ReverseMap {
+ public:
+  explicit AnonVmaDesign(bool direct) : direct_(direct) {}
+
+  std::string_view name() const override {
+    return direct_ ? "anon_vma-direct" : "anon_vma";
+  }
+
+  void AnonVmaPrepare(Vma& vma, Vma* prev, Vma* next) override {
+    if (vma.anon_vma) return;
+    AnonVma* av = FindMergeable(vma, prev, next);
+    vma.anon_vma = av ? av : Alloc();
+    Link(vma);
+  }
+  void AnonVmaClone(Vma& dst, Vma& src) override {
+    if (dst.anon_vma && !dst.rmap) Link(dst);
+    if (direct_ && Node(src)) Repoint(dst, Node(src)->id);
+  }
+  void AnonVmaFork(Vma& child, Vma& parent) override {
+    child.anon_vma = parent.anon_vma;
+    Link(child);
+    stats().fork_work++;
+  }
+  void UnlinkAnonVmas(Vma& vma) override;
+
+  void AddNewAnonRmap(Pfn pfn, Page& page, Vma& vma, uint64_t addr,
+                      bool) override {
+    page.mapping = As(vma.anon_vma)->handle;
+    page.index = vma.LinearPageIndex(addr);
+    if (!direct_) return;
+    page.Set(PG_rmap0);
+    direct_vma_[pfn] = {Node(vma)->id, &page};
+  }
+  void AddAnonRmap(Pfn pfn, Page& page, Vma&, uint64_t) override {
+    Undirect(pfn, page);
+  }
+  void DupAnonRmap(Pfn pfn, Page& page, Vma&, uint64_t) override {
+    Undirect(pfn, page);
+  }
+  void RemoveRmap(Pfn pfn, Page& page, Vma&, uint64_t) override {
+    Undirect(pfn, page);
+  }
+  void MoveAnonRmap(Pfn, Page&, Vma&, uint64_t) override {}
+  MoveAction MovePte(Pfn pfn, Page& page, Vma&, uint64_t, Vma& to,
+                     uint64_t) override {
+    if (!page.Test(PG_rmap0)) return MoveAction::kKeep;
+    if (Node(to))
+      direct_vma_[pfn] = {Node(to)->id, &page};
+    else
+      Undirect(pfn, page);
+    return MoveAction::kKeep;  // vm_pgoff keeps page->index valid
+  }
+
+  void Walk(Pfn pfn, const Page& page, RmapOne rmap_one) override {
+    if (page.Test(PG_rmap0) && WalkDirect(pfn, page, rmap_one)) return;
+    WalkList(page, rmap_one);
+  }
+
+  uint64_t MetadataBytes(Layout layout) const override {
+    uint64_t each = layout == Layout::kX86_64 ? 24 : 12;
+    return (live_vmas_.size() + by_handle_.size()) * each;
+  }
+  int PageBytesDelta(Layout) const override { return -4; }
+  Status CheckInvariants() const override;
+
+ private:
+  static AnonVma* As(void* p) { return static_cast<AnonVma*>(p); }
+  static VmaNode* Node(const Vma& vma) {
+    return static_cast<VmaNode*>(vma.rmap);
+  }
+
+  // The vma covers page->index: where it would map the page.
+  static bool Covers(const Vma& vma, uint64_t index, uint64_t* addr) {
+    if (index < vma.pgoff || index >= vma.pgoff + vma.pages()) return false;
+    *addr = vma.start + ((index - vma.pgoff) << 12);
+    return true;
+  }
+
+  AnonVma* Alloc() {
+    AnonVma* av = new AnonVma;
+    av->handle = next_handle_++;
+    by_handle_[av->handle] = av;
+    return av;
+  }
+
+  // anon_vma_link(): put vma on its anon_vma's list.
+  void Link(Vma& vma) {
+    AnonVma* av = As(vma.anon_vma);
+    VmaNode* n = new VmaNode{av->head.size(), next_vma_id_++};
+    vma.rmap = n;
+    av->head.push_back(&vma);
+    live_vmas_[n->id] = &vma;
+    stats().lock_acquisitions++;
+  }
+
+  // find_mergeable_anon_vma() of 2.6.7: a compatible neighbour's anon_vma.
+  static AnonVma* FindMergeable(Vma& vma, Vma* prev, Vma* next) {
+    if (next && next->anon_vma && AnonVmaCompatible(vma, *next))
+      return As(next->anon_vma);
+    if (prev && prev->anon_vma && AnonVmaCompatible(*prev, vma))
+      return As(prev->anon_vma);
+    return nullptr;
+  }
+
+  // __split_vma() in the RFC: direct pages now in dst's range follow it.
+  void Repoint(Vma& dst, uint64_t src_id) {
+    uint64_t id = Node(dst)->id;
+    dst.mm->pt.ForEach(dst.start, dst.end, [&](uint64_t, const Pte& pte) {
+      auto d = pte.present() ? direct_vma_.find(pte.pfn()) : direct_vma_.end();
+      if (d != direct_vma_.end() && d->second.vma_id == src_id)
+        d->second.vma_id = id;
+    });
+  }
+
+  void Undirect(Pfn pfn, Page& page) {
+    if (!page.Test(PG_rmap0)) return;
+    page.Clear(PG_rmap0);
+    direct_vma_.erase(pfn);
+  }
+
+  // The RFC's PageDirect walk: one vma.  False if it no longer maps the page.
+  bool WalkDirect(Pfn pfn, const Page& page, RmapOne rmap_one) {
+    auto d = direct_vma_.find(pfn);
+    auto v = d == direct_vma_.end() ? live_vmas_.end()
+                                    : live_vmas_.find(d->second.vma_id);
+    uint64_t addr;
+    if (v != live_vmas_.end() && Covers(*v->second, page.index, &addr)) {
+      Pte pte = v->second->mm->pt.Get(addr);
+      if (pte.present() && pte.pfn() == pfn) {
+        rmap_one(*v->second, addr);
+        return true;
+      }
+    }
+    stats().wasted_steps++;  // the direct pointer went stale
+    return false;
+  }
+
+  // page_referenced_anon(): every vma on the list.
+  void WalkList(const Page& page, RmapOne rmap_one) {
+    auto it = by_handle_.find(page.mapping);
+    if (it == by_handle_.end()) return;
+    stats().lock_acquisitions++;  // spin_lock(&anon_vma->lock)
+    for (Vma* vma : it->second->head) {
+      uint64_t addr;
+      if (!Covers(*vma, page.index, &addr)) {
+        stats().wasted_steps++;
+        continue;
+      }
+      if (!rmap_one(*vma, addr)) return;
+    }
+  }
+
+  bool direct_;
+  uint32_t next_handle_ = 1;  // handles are never reused
+  uint64_t next_vma_id_ = 1;
+  std::unordered_map<uint32_t, AnonVma*> by_handle_;
+  std::unordered_map<uint64_t, Vma*> live_vmas_;  // linked vmas by id
+  struct Direct {
+    uint64_t vma_id;
+    const Page* page;
+  };
+  std::unordered_map<Pfn, Direct> direct_vma_;  // PageDirect pages
+};
+
+// anon_vma_unlink(): the last vma frees the anon_vma.
+void AnonVmaDesign::UnlinkAnonVmas(Vma& vma) {
+  VmaNode* n = Node(vma);
+  AnonVma* av = As(vma.anon_vma);
+  if (n) {
+    stats().lock_acquisitions++;
+    stats().exit_work++;
+    Vma* last = av->head.back();
+    av->head[n->pos] = last;
+    Node(*last)->pos = n->pos;
+    av->head.pop_back();
+  }
+  vma.anon_vma = nullptr;
+  vma.rmap = nullptr;
+  if (!n) return;
+  live_vmas_.erase(n->id);
+  delete n;
+  if (!av->head.empty()) return;
+  by_handle_.erase(av->handle);
+  delete av;
+}
+
+Status AnonVmaDesign::CheckInvariants() const {
+  size_t linked = 0;
+  for (const auto& [h, av] : by_handle_) {
+    if (av->head.empty())
+      return Status::Error("anon_vma: empty anon_vma lives");
+    for (size_t i = 0; i < av->head.size(); ++i) {
+      const Vma* vma = av->head[i];
+      const VmaNode* n = Node(*vma);
+      if (!n || n->pos != i || vma->anon_vma != av)
+        return Status::Error("anon_vma: vma on anon_vma " + std::to_string(h) +
+                             "'s list disagrees with its node");
+    }
+    linked += av->head.size();
+  }
+  if (linked != live_vmas_.size())
+    return Status::Error("anon_vma: " + std::to_string(live_vmas_.size()) +
+                         " vma ids for " + std::to_string(linked) +
+                         " linked vmas");
+  for (const auto& [pfn, d] : direct_vma_)
+    if (!d.page->Test(PG_rmap0))
+      return Status::Error("anon_vma: frame " + std::to_string(pfn) +
+                           " on the direct table without PageDirect");
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::unique_ptr<ReverseMap> NewAnonVma() {
+  return std::make_unique<AnonVmaDesign>(false);
+}
+std::unique_ptr<ReverseMap> NewAnonVmaDirect() {
+  return std::make_unique<AnonVmaDesign>(true);
+}
+
+}  // namespace rmaplab

@@ -1,0 +1,256 @@
+// anonmm.cc: Hugh Dickins' anobjrmap, "one per mm" on the spectrum of seed
+// 000 (000_d0e3dc1774f45ca4.txt: "I go for one per mm"; seed 001 quotes
+// him: "Go by mms, and there's only the exceedingly rare ... awkward case
+// of tracking pages in a private anon vma inherited from parent, when
+// parent or child mremaps it with MAYMOVE").
+//
+// Every mm belongs to one anonmm group, shared by a fork family (fork adds
+// the child).  page->mapping is the group, page->index the virtual page
+// number: a walk looks that address up in every mm of the group.  An mm
+// without a vma there is a wasted step; one whose PTE maps another page
+// (a COW copy) is wasted in the core's count.  No per-vma object: every
+// vma with anonymous pages gets the group as its anon_vma, so all the vmas
+// of a family compare equal and merge as freely as the core allows.
+//
+// The hard case is mremap of a page shared across fork: the address no
+// longer names the page in every mm.  Two remedies, two designs:
+//  - anonmm-chains (anobjrmap-5): the page falls back to pte_chains
+//    (pte_chains.h) for the rest of its life; struct page keeps its pte
+//    union (52 bytes i386: objrmap's +4, PageBytesDelta +4);
+//  - anonmm-copy (Linus in seed 004, 004_576e8bc08e3c093b.txt:
+//    "if (PageAnonymous(page) && page->count > 1) { newpage =
+//    alloc_page(); copy_page(page, newpage); ... } page->index = address
+//    >> PAGE_SHIFT"): MovePte answers kCopy and the core gives the mover a
+//    private copy, counted in wasted_pages.  We copy when mapcount > 1, not
+//    page_count > 1: a pin's extra reference does not make the address
+//    ambiguous, and copying a pinned page would leave the device writing
+//    into a page no one maps (a process-visible difference).  struct page
+//    loses the pte union: 44 bytes (PageBytesDelta -4).
+// An exclusive page just moves: page->index = new address.
+//
+// Costs: per mm one struct anonmm node (count, lock, mm, head, list_head:
+// 24 bytes i386, 40 x86-64) and mm->anonmm (4 / 8); chain blocks for
+// chained pages.  Not modelled: anonmm nodes outliving their mm while pages
+// still point at them (anobjrmap kept them until the last page went).
+//
+// Invariants (CheckInvariants):
+//  (1) every mm in a group points back at it (Mm::rmap), once;
+//  (2) no group lives empty;
+//  (3) the chain invariants of pte_chains.h, and every page on the
+//      chains is PG_rmap1 (chained; RemoveRmap clears it with the last
+//      entry);
+//  (4) anonmm-copy never met a page it could not track.
+#include <algorithm>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "rmap/pte_chains.h"
+
+namespace rmaplab {
+namespace {
+
+constexpr uint32_t PG_chained = PG_rmap1;
+
+struct AnonMmGroup {
+  uint32_t handle = 0;
+  std::vector<Mm*> mms;  // head->list: every mm of the fork family
+};
+
+class AnonMm final : public ReverseMap {
+ public:
+  explicit AnonMm(bool chains) : use_chains_(chains) {}
+
+  std::string_view name() const override {
+    return use_chains_ ? "anonmm-chains" : "anonmm-copy";
+  }
+
+  // --- address spaces ---
+  void MmInit(Mm& mm) override {
+    AnonMmGroup* g = new AnonMmGroup{next_handle_++, {}};
+    groups_[g->handle] = g;
+    Join(mm, g);
+  }
+  void MmFork(Mm& child, Mm& parent) override {
+    Join(child, Group(parent));
+    stats().fork_work++;
+  }
+  void MmExit(Mm& mm) override;
+
+  // --- vmas: the group is every vma's anonymous object ---
+  void AnonVmaPrepare(Vma& vma, Vma*, Vma*) override {
+    vma.anon_vma = Group(*vma.mm);
+  }
+  void AnonVmaClone(Vma&, Vma&) override {}
+  void AnonVmaFork(Vma& child, Vma&) override {
+    child.anon_vma = Group(*child.mm);
+  }
+  void UnlinkAnonVmas(Vma& vma) override { vma.anon_vma = nullptr; }
+
+  // --- pages ---
+  void AddNewAnonRmap(Pfn, Page& page, Vma& vma, uint64_t addr, bool) override {
+    page.mapping = Group(*vma.mm)->handle;
+    page.index = addr >> 12;
+  }
+  void AddAnonRmap(Pfn pfn, Page& page, Vma& vma, uint64_t addr) override {
+    if (page.Test(PG_chained))
+      return chains_.Add(pfn, page, {vma.mm, addr}, stats());
+    if (Tracks(page, vma, addr)) return;
+    if (!use_chains_) {
+      untrackable_++;  // swap-in/KSM at a second address: no remedy here
+      return;
+    }
+    Chain(pfn, page, nullptr, 0);
+    chains_.Add(pfn, page, {vma.mm, addr}, stats());
+  }
+  void DupAnonRmap(Pfn pfn, Page& page, Vma& child_vma,
+                   uint64_t addr) override {
+    if (page.Test(PG_chained)) {
+      chains_.Add(pfn, page, {child_vma.mm, addr}, stats());
+      stats().fork_work++;
+    }
+  }
+  void RemoveRmap(Pfn pfn, Page& page, Vma& vma, uint64_t addr) override {
+    if (!page.Test(PG_chained)) return;
+    chains_.Remove(pfn, {vma.mm, addr}, stats());
+    if (!chains_.Tracks(pfn)) page.Clear(PG_chained);
+  }
+  void MoveAnonRmap(Pfn, Page&, Vma&, uint64_t) override {}
+  MoveAction MovePte(Pfn pfn, Page& page, Vma& from, uint64_t old_addr, Vma& to,
+                     uint64_t new_addr) override;
+  // A swapped page's address is its identity too (Hugh, seed 004: "does
+  // need to COW pages currently on swap too").  A slot only this PTE holds
+  // just moves (its swap-cache page, if any, takes the new address); a
+  // shared one is copied (anonmm-copy) or left for AddAnonRmap to chain
+  // when it is swapped in at the new address (anonmm-chains).
+  MoveAction MoveSwapPte(Vma&, uint64_t, Vma&, uint64_t new_addr, uint32_t count,
+                         Page* cache) override {
+    if (count <= 1 && (!cache || cache->mapcount == 0)) {
+      if (cache && cache->Test(PG_anon) && !cache->Test(PG_chained))
+        cache->index = new_addr >> 12;
+      return MoveAction::kKeep;
+    }
+    return use_chains_ ? MoveAction::kKeep : MoveAction::kCopy;
+  }
+
+  // --- the walk ---
+  void Walk(Pfn pfn, const Page& page, RmapOne rmap_one) override {
+    if (page.Test(PG_chained)) return chains_.Walk(pfn, rmap_one, stats());
+    auto it = groups_.find(page.mapping);
+    if (it == groups_.end()) return;
+    stats().lock_acquisitions++;  // the group's lock
+    uint64_t addr = page.index << 12;
+    for (Mm* mm : it->second->mms) {
+      Vma* vma = mm->VmaLookup(addr);
+      if (!vma || vma->shmem) {
+        stats().wasted_steps++;
+        continue;
+      }
+      if (!rmap_one(*vma, addr)) return;
+    }
+  }
+
+  // --- costs ---
+  uint64_t MetadataBytes(Layout layout) const override {
+    uint64_t per_mm = layout == Layout::kX86_64 ? 40 + 8 : 24 + 4;
+    return mms_ * per_mm + chains_.Bytes(layout);
+  }
+  int PageBytesDelta(Layout) const override { return use_chains_ ? 4 : -4; }
+  Status CheckInvariants() const override;
+
+ private:
+  static AnonMmGroup* Group(const Mm& mm) {
+    return static_cast<AnonMmGroup*>(mm.rmap);
+  }
+
+  void Join(Mm& mm, AnonMmGroup* g) {
+    mm.rmap = g;
+    g->mms.push_back(&mm);
+    mms_++;
+    stats().lock_acquisitions++;
+  }
+
+  // The group walk would find the page at (vma, addr).
+  static bool Tracks(const Page& page, const Vma& vma, uint64_t addr) {
+    return page.mapping == Group(*vma.mm)->handle && page.index == addr >> 12;
+  }
+
+  // anobjrmap-5: the page's address no longer names it; list its PTEs
+  // (every mm of the group whose PTE at page->index maps it), except
+  // (skip, skip_addr), which the caller re-adds where it now is.
+  void Chain(Pfn pfn, Page& page, Mm* skip, uint64_t skip_addr) {
+    uint64_t addr = page.index << 12;
+    for (Mm* mm : groups_.at(page.mapping)->mms) {
+      if (mm == skip && addr == skip_addr) continue;
+      Pte pte = mm->pt.Get(addr);
+      if (pte.present() && pte.pfn() == pfn)
+        chains_.Add(pfn, page, {mm, addr}, stats());
+    }
+    page.Set(PG_chained);
+  }
+
+  bool use_chains_;
+  uint32_t next_handle_ = 1;  // never reused
+  uint64_t mms_ = 0;
+  uint64_t untrackable_ = 0;
+  std::unordered_map<uint32_t, AnonMmGroup*> groups_;
+  PteChains chains_{/*direct_in_page=*/true};
+};
+
+void AnonMm::MmExit(Mm& mm) {
+  AnonMmGroup* g = Group(mm);
+  if (!g) return;
+  g->mms.erase(std::find(g->mms.begin(), g->mms.end(), &mm));
+  mm.rmap = nullptr;
+  mms_--;
+  stats().exit_work++;
+  stats().lock_acquisitions++;
+  if (!g->mms.empty()) return;
+  groups_.erase(g->handle);
+  delete g;
+}
+
+MoveAction AnonMm::MovePte(Pfn pfn, Page& page, Vma& from, uint64_t old_addr,
+                           Vma& to, uint64_t new_addr) {
+  if (page.Test(PG_chained)) {
+    chains_.Move(pfn, {from.mm, old_addr}, {to.mm, new_addr}, stats());
+    return MoveAction::kKeep;
+  }
+  if (page.mapcount <= 1) {  // exclusive: the new address names it
+    page.index = new_addr >> 12;
+    return MoveAction::kKeep;
+  }
+  if (!use_chains_) return MoveAction::kCopy;  // Linus: copy_one_pte copies
+  Chain(pfn, page, from.mm, old_addr);
+  chains_.Add(pfn, page, {to.mm, new_addr}, stats());
+  return MoveAction::kKeep;
+}
+
+Status AnonMm::CheckInvariants() const {
+  uint64_t n = 0;
+  for (const auto& [h, g] : groups_) {
+    if (g->mms.empty()) return Status::Error("anonmm: empty group lives");
+    for (const Mm* mm : g->mms)
+      if (Group(*mm) != g)
+        return Status::Error("anonmm: mm in a group it does not point at");
+    n += g->mms.size();
+  }
+  if (n != mms_) return Status::Error("anonmm: an mm is in two groups");
+  if (untrackable_)
+    return Status::Error(
+        "anonmm-copy: a page gained a mapping at a second address");
+  if (!chains_.AllFlagged(PG_chained))
+    return Status::Error("anonmm: a page on the chains is not PG_chained");
+  return chains_.Check(name());
+}
+
+}  // namespace
+
+std::unique_ptr<ReverseMap> NewAnonMmChains() {
+  return std::make_unique<AnonMm>(true);
+}
+std::unique_ptr<ReverseMap> NewAnonMmCopy() {
+  return std::make_unique<AnonMm>(false);
+}
+
+}  // namespace rmaplab
