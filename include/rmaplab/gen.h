@@ -34,9 +34,9 @@ struct GenOptions {
   uint64_t seed = 1;
   int ops = 60;    // ops before the final dumps
   int procs = 4;   // at most this many live processes at once
-  // One of GenProfiles(): default, fork, vma, pins, all.  Only `all` emits
-  // the ops the model does not support yet (ksm, reclaim, swapoff, pageout,
-  // cold, mergeable, migrate).
+  // One of GenProfiles(): default, fork, vma, pins, swap, all.  Only `swap`
+  // (reclaim, swapoff, pageout, cold) and `all` (also ksm, mergeable,
+  // migrate) emit system ops.
   std::string profile = "default";
 };
 

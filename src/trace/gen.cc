@@ -88,6 +88,9 @@ struct Profile {
   int max_map_pages;
   int shared_percent;
   int weights[kNumKinds];
+  // System ops of kSysOp, by bit: 0 ksm PAGES, 1 ksm full, 2 reclaim,
+  // 3 swapoff, 4 pageout, 5 cold, 6 mergeable/unmergeable, 7 migrate.
+  unsigned sys_ops = 0;
 };
 
 // mmap munmap mprotect move resize dontneed forkflags fork exit read write
@@ -97,7 +100,8 @@ constexpr Profile kProfiles[] = {
     {"fork", 128, 16, 20, {8, 2, 3, 3, 2, 3, 4, 14, 5, 8, 18, 6, 2, 2, 1, 3, 2, 0}},
     {"vma", 64, 8, 10, {14, 8, 16, 12, 8, 3, 4, 3, 1, 5, 8, 3, 1, 1, 1, 4, 2, 0}},
     {"pins", 64, 8, 10, {8, 3, 3, 3, 2, 6, 3, 8, 2, 5, 12, 8, 10, 10, 5, 3, 1, 0}},
-    {"all", 128, 16, 15, {10, 4, 8, 6, 4, 4, 3, 6, 2, 8, 14, 6, 3, 3, 2, 3, 1, 8}},
+    {"swap", 128, 16, 15, {10, 4, 8, 6, 4, 4, 3, 6, 2, 8, 14, 6, 3, 3, 2, 3, 1, 8}, 0x3c},
+    {"all", 128, 16, 15, {10, 4, 8, 6, 4, 4, 3, 6, 2, 8, 14, 6, 3, 3, 2, 3, 1, 8}, 0xff},
 };
 
 std::string Hex(uint64_t v) {
@@ -612,12 +616,15 @@ class Generator {
     return true;
   }
 
-  // Ops the model does not support yet (profile `all`); none changes what
-  // a page holds.
+  // KSM, reclaim, swap and migration (profiles `swap`, `all`); none changes
+  // what a page holds.
   bool System(uint32_t pid, GProc& proc) {
     uint64_t a, len;
     PickMapped(proc, &a, &len);
-    switch (rng_.Below(8)) {
+    unsigned op;
+    do op = static_cast<unsigned>(rng_.Below(8));
+    while (!(p_.sys_ops >> op & 1));
+    switch (op) {
       case 0: Emit("* ksm " + std::to_string(rng_.Range(1, 200))); break;
       case 1: Emit("* ksm full"); break;
       case 2: Emit("* reclaim " + std::to_string(rng_.Range(1, 64))); break;
@@ -656,9 +663,8 @@ constexpr char kUsage[] =
 Prints a random, valid trace: N ops on at most P live processes, then maps
 and pagemap of every live process.  The same arguments always print the same
 trace.  Profiles: default, fork (fork/COW heavy), vma (split/merge/mremap
-heavy), pins (pin/dmawrite/dontneed heavy), all (default plus ops the model
-does not support yet: ksm, reclaim, swapoff, pageout, cold, mergeable,
-migrate).
+heavy), pins (pin/dmawrite/dontneed heavy), swap (default plus reclaim,
+swapoff, pageout, cold), all (swap plus ksm, mergeable and migrate).
 )";
 
 bool ParseUint(const std::string& s, uint64_t* v) {
@@ -684,7 +690,7 @@ Result<std::string> GenerateTrace(const GenOptions& opts) {
     if (opts.profile == p.name) return Generator(opts, p).Run();
   }
   return Status::Error("unknown profile '" + opts.profile +
-                       "' (known: default, fork, vma, pins, all)");
+                       "' (known: default, fork, vma, pins, swap, all)");
 }
 
 int GenCommand(const std::vector<std::string>& args, std::ostream& out,
