@@ -1,0 +1,83 @@
+// gen_test.cc: the trace generator is deterministic, writes traces that
+// parse, keeps to its window, and never writes an `expect` the model (under
+// the checker) finds wrong: its own picture of memory matches Linux rules.
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "rmaplab/gen.h"
+#include "rmaplab/sim.h"
+#include "rmaplab/trace.h"
+
+namespace rmaplab {
+namespace {
+
+std::string Gen(uint64_t seed, const std::string& profile, int ops = 60) {
+  GenOptions o;
+  o.seed = seed;
+  o.ops = ops;
+  o.procs = 4;
+  o.profile = profile;
+  Result<std::string> t = GenerateTrace(o);
+  EXPECT_TRUE(t.ok()) << t.status().message();
+  return t.ok() ? t.value() : "";
+}
+
+TEST(GenerateTrace, SameSeedSameTrace) {
+  EXPECT_EQ(Gen(7, "default"), Gen(7, "default"));
+  EXPECT_NE(Gen(7, "default"), Gen(8, "default"));
+  EXPECT_NE(Gen(7, "default"), Gen(7, "vma"));
+}
+
+TEST(GenerateTrace, RejectsBadOptions) {
+  GenOptions o;
+  o.profile = "nope";
+  EXPECT_FALSE(GenerateTrace(o).ok());
+  o.profile = "default";
+  o.procs = 0;
+  EXPECT_FALSE(GenerateTrace(o).ok());
+}
+
+TEST(GenerateTrace, TracesParseStayInWindowAndExpectsHold) {
+  for (const std::string profile : {"default", "fork", "vma", "pins", "swap"}) {
+    for (uint64_t seed = 1; seed <= 25; ++seed) {
+      std::string text = Gen(seed, profile);
+      Result<Trace> trace = ParseTrace(text, "gen");
+      ASSERT_TRUE(trace.ok()) << trace.status().message();
+      for (const Op& op : trace.value().ops) {
+        if (op.pid == 0) continue;
+        if (op.kind == OpKind::kMaps || op.kind == OpKind::kFork ||
+            op.kind == OpKind::kExit)
+          continue;
+        EXPECT_GE(op.addr, 0x100000000u);
+        EXPECT_LT(op.addr + op.len, 0x200000000000u);
+      }
+      SimOptions so;
+      so.check = true;
+      Result<std::unique_ptr<Simulator>> sim = Simulator::Create(so);
+      ASSERT_TRUE(sim.ok());
+      std::ostringstream out, err;
+      ReplayOptions ro;
+      ro.keep_going = true;
+      int rc = Replay(trace.value(), *sim.value(), ro, true, out, err);
+      EXPECT_NE(rc, 3) << profile << " seed " << seed << ": " << err.str();
+      EXPECT_EQ(out.str().find("errno=EXPECT"), std::string::npos)
+          << profile << " seed " << seed << "\n" << text;
+      EXPECT_EQ(out.str().find("errno=ENOSYS"), std::string::npos)
+          << profile << " seed " << seed;
+    }
+  }
+}
+
+TEST(GenCommand, UsageErrorsExitTwo) {
+  std::ostringstream out, err;
+  EXPECT_EQ(GenCommand({"--ops", "5"}, out, err), 2);  // no seed
+  EXPECT_EQ(GenCommand({"--seed", "x"}, out, err), 2);
+  EXPECT_EQ(GenCommand({"--seed", "1", "--bogus", "2"}, out, err), 2);
+  std::ostringstream ok;
+  EXPECT_EQ(GenCommand({"--seed", "1", "--ops", "5", "--procs", "2"}, ok, err), 0);
+  EXPECT_NE(ok.str().find("maps"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace rmaplab
