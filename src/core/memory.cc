@@ -130,6 +130,7 @@ Errno Kernel::ShmemFault(Mm& mm, Vma& vma, uint64_t addr, bool write, Pte& pte) 
     page.index = pgoff;
     page.refcount = 1;  // the page cache's reference
     if (entry.is_swap()) {
+      page.Set(PG_dirty);  // shmem_swapin_folio(): the swap copy is freed
       page.content = swap_.slot(entry.swp_offset()).content;
       stats_.pswpin++;
       SwapFree(entry.swp_offset());
@@ -223,6 +224,8 @@ void Kernel::ZapPte(Vma& vma, uint64_t addr, Pte& pte) {
     Pfn pfn = pte.pfn();
     Page& page = Frame(pfn);
     if (page.Test(PG_anon)) rmap_->RemoveRmap(pfn, page, vma, addr);
+    // zap_present_folio_ptes(): a file (shmem) page keeps the PTE's dirty bit.
+    if (page.Test(PG_shmem) && pte.dirty()) page.Set(PG_dirty);
     page.mapcount--;
     // free_pages_and_swap_cache(): an unmapped page drops its swap copy
     // once no swap PTE needs it.

@@ -97,7 +97,7 @@ void Kernel::UnuseShmem(ShmemObject& obj) {
     if (!pfn.ok()) return;
     uint64_t slot = entry.swp_offset();
     Page& page = Frame(pfn.value());
-    page.flags = PG_shmem;
+    page.flags = PG_shmem | PG_dirty;  // the swap copy is freed
     page.mapping = obj.id;
     page.index = pgoff;
     page.refcount = 1;

@@ -84,6 +84,7 @@ bool Kernel::TryToUnmap(Pfn pfn, uint64_t slot) {
       pte = Pte::Swap(slot, exclusive);
       swap_.slot(slot).count++;
     } else {
+      if (pte.dirty()) page.Set(PG_dirty);  // try_to_unmap_one(): folio_mark_dirty
       pte = Pte{};
     }
     page.mapcount--;
@@ -121,6 +122,18 @@ Kernel::ShrinkResult Kernel::ShrinkFolio(Pfn pfn, bool ignore_references) {
   if (page.mapcount > 0 && !TryToUnmap(pfn, slot)) {
     if (!page.Test(PG_anon)) swap_.Free(slot);
     return ShrinkResult::kActivate;
+  }
+  // A clean shmem page (only ever read: a zero-filled hole page) is not
+  // written out: shrink_folio_list() drops it from the page cache, and the
+  // object has a hole there again (a later fault allocates a new zero page,
+  // and fault-around does not find it).
+  if (page.Test(PG_shmem) && !page.Test(PG_dirty)) {
+    swap_.Free(slot);
+    shmem_.at(page.mapping)->pages.erase(page.index);
+    page.Clear(PG_shmem);
+    PutPage(pfn);
+    stats_.pgsteal++;
+    return ShrinkResult::kReclaimed;
   }
   // pageout(): write the data, then free the page if only the cache holds it.
   swap_.slot(slot).content = page.content;
