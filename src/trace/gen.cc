@@ -552,9 +552,13 @@ class Generator {
 
   bool Expect(uint32_t pid, GProc& proc) {
     uint64_t a = AnyPage(proc);
+    // The native replayer cannot read a swapped-out shmem page without
+    // swapping it in, so with swap ops around, expect only private pages.
+    if (p_.sys_ops && proc.pages.at(a).shared) return false;
     uint64_t v = Content(proc.pages.at(a));
     uint64_t len = kPageSize;
     while (len < 4 * kPageSize && proc.pages.count(a + len) &&
+           !(p_.sys_ops && proc.pages.at(a + len).shared) &&
            Content(proc.pages.at(a + len)) == v && rng_.Chance(70))
       len += kPageSize;
     std::string s = "expect " + Hex(a);
