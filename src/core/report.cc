@@ -116,6 +116,10 @@ std::vector<std::pair<std::string, uint64_t>> Kernel::Stats() const {
       {"swapoff_ptes", stats_.swapoff_ptes},
       {"swapoff_pages", stats_.swapoff_pages},
       {"oom_kills", stats_.oom_kills},
+      {"pgmigrate_success", stats_.pgmigrate_success},
+      {"pgmigrate_fail", stats_.pgmigrate_fail},
+      {"migrate_rmap_walks", stats_.migrate_walks},
+      {"migrate_rmap_walk_steps", stats_.migrate_steps},
       {"lru_inactive", lru_.size(Lru::kInactive)},
       {"lru_active", lru_.size(Lru::kActive)},
   };
