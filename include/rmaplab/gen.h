@@ -35,8 +35,8 @@ struct GenOptions {
   int ops = 60;    // ops before the final dumps
   int procs = 4;   // at most this many live processes at once
   // One of GenProfiles(): default, fork, vma, pins, swap, all.  Only `swap`
-  // (pageout, cold, swapoff) and `all` (also reclaim, ksm, mergeable,
-  // migrate) emit these ops.
+  // (pageout, cold, swapoff, migrate) and `all` (also reclaim, ksm,
+  // mergeable) emit these ops.
   std::string profile = "default";
 };
 

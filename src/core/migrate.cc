@@ -115,9 +115,17 @@ bool Kernel::MigrateOne(Pfn old, int node) {
 Errno Kernel::MigratePages(Mm& mm, uint64_t addr, uint64_t len, int node) {
   if (node < 0 || node >= opts_.numa_nodes) return Errno::kENODEV;
   std::vector<Pfn> pfns;
+  bool efault = false;
   for (uint64_t a = addr; a < addr + len; a += kPageSize) {
+    // add_page_for_migration(): a page outside every vma, or the zero page,
+    // gets status -EFAULT (move_pages(2)); the others still move, and the
+    // trace format reports the call as EFAULT.
     Pte pte = mm.pt.Get(a);
-    if (!pte.present() || pte.pfn() == kZeroPfn) continue;  // -ENOENT: skipped
+    if (!mm.VmaLookup(a) || (pte.present() && pte.pfn() == kZeroPfn)) {
+      efault = true;
+      continue;
+    }
+    if (!pte.present()) continue;  // -ENOENT: skipped
     if (Frame(pte.pfn()).node() == node) continue;
     if (std::find(pfns.begin(), pfns.end(), pte.pfn()) == pfns.end())
       pfns.push_back(pte.pfn());
@@ -126,7 +134,7 @@ Errno Kernel::MigratePages(Mm& mm, uint64_t addr, uint64_t len, int node) {
     if (MigrateOne(pfn, node)) stats_.pgmigrate_success++;
     else stats_.pgmigrate_fail++;
   }
-  return Errno::kOk;
+  return efault ? Errno::kEFAULT : Errno::kOk;
 }
 
 }  // namespace rmaplab

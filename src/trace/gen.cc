@@ -100,7 +100,7 @@ constexpr Profile kProfiles[] = {
     {"fork", 128, 16, 20, {8, 2, 3, 3, 2, 3, 4, 14, 5, 8, 18, 6, 2, 2, 1, 3, 2, 0}},
     {"vma", 64, 8, 10, {14, 8, 16, 12, 8, 3, 4, 3, 1, 5, 8, 3, 1, 1, 1, 4, 2, 0}},
     {"pins", 64, 8, 10, {8, 3, 3, 3, 2, 6, 3, 8, 2, 5, 12, 8, 10, 10, 5, 3, 1, 0}},
-    {"swap", 128, 16, 15, {10, 4, 8, 6, 4, 4, 3, 6, 2, 8, 14, 6, 3, 3, 2, 3, 1, 8}, 0x38},
+    {"swap", 128, 16, 15, {10, 4, 8, 6, 4, 4, 3, 6, 2, 8, 14, 6, 3, 3, 2, 3, 1, 8}, 0xb8},
     {"all", 128, 16, 15, {10, 4, 8, 6, 4, 4, 3, 6, 2, 8, 14, 6, 3, 3, 2, 3, 1, 8}, 0xff},
 };
 
@@ -668,8 +668,9 @@ Prints a random, valid trace: N ops on at most P live processes, then maps
 and pagemap of every live process.  The same arguments always print the same
 trace.  Profiles: default, fork (fork/COW heavy), vma (split/merge/mremap
 heavy), pins (pin/dmawrite/dontneed heavy), swap (default plus pageout,
-cold, swapoff), all (swap plus reclaim, ksm, mergeable and migrate; native
-reclaim picks among the workers' own pages too, so it rarely agrees).
+cold, swapoff, migrate to node 0), all (swap plus reclaim, ksm and
+mergeable; native reclaim picks among the workers' own pages too, so it
+rarely agrees).
 )";
 
 bool ParseUint(const std::string& s, uint64_t* v) {
