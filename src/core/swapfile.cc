@@ -38,6 +38,7 @@ bool Kernel::AddToSwapCache(Pfn pfn) {
   page.Set(PG_swapcache);
   page.refcount++;
   swap_.slot(slot).cache = pfn;
+  swap_.slot(slot).ksm = page.Test(PG_ksm);
   swap_.cache_index()[pfn] = slot;
   return true;
 }
@@ -134,6 +135,13 @@ Errno Kernel::Swapoff() {
           pfn = got.value();
           stats_.swapoff_pages++;
         }
+        if (KsmNeedsCopy(slot, pfn)) {
+          Result<Pfn> copy = KsmCopySwapPage(mm, vma, addr, pfn);
+          if (!copy.ok()) return;
+          pte = Pte::Present(copy.value(), false, false, false);
+          SwapFree(slot);
+          return;
+        }
         Page& page = Frame(pfn);
         bool exclusive = pte.v & Pte::kSwpExclusive;
         if (!vma.anon_vma) rmap_->AnonVmaPrepare(vma, mm.Prev(vma), mm.Next(vma));
@@ -141,7 +149,7 @@ Errno Kernel::Swapoff() {
           page.Set(PG_anon);
           rmap_->AddNewAnonRmap(pfn, page, vma, addr, exclusive);
         } else {
-          rmap_->AddAnonRmap(pfn, page, vma, addr);
+          FolioAddAnonRmapPte(pfn, page, vma, addr);
         }
         if (exclusive) page.Set(PG_anon_exclusive);
         page.mapcount++;

@@ -80,7 +80,7 @@ bool Kernel::TryToUnmap(Pfn pfn, uint64_t slot) {
   for (auto [vma, addr] : maps) {
     Pte& pte = *vma->mm->pt.Find(addr);
     if (page.Test(PG_anon)) {
-      rmap_->RemoveRmap(pfn, page, *vma, addr);
+      FolioRemoveRmapPte(pfn, page, *vma, addr);
       pte = Pte::Swap(slot, exclusive);
       swap_.slot(slot).count++;
     } else {
