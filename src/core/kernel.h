@@ -58,6 +58,8 @@ struct KernelStats {
   uint64_t reclaim_walks = 0;   // rmap walks done by reclaim
   uint64_t reclaim_steps = 0;   // their steps
   uint64_t swapoff_ptes = 0;    // swap PTEs swapoff found by scanning page tables
+  uint64_t swapoff_pte_slots = 0;  // PTE slots that scan read to find them
+  int64_t swapoff_object_visits = -1;  // the anon-inode alternative (-1: n/a)
   uint64_t swapoff_pages = 0;   // pages swapoff brought back
   uint64_t oom_kills = 0;
   uint64_t pgmigrate_success = 0;
