@@ -114,16 +114,14 @@ bool Kernel::MigrateOne(Pfn old, int node) {
 
 Errno Kernel::MigratePages(Mm& mm, uint64_t addr, uint64_t len, int node) {
   if (node < 0 || node >= opts_.numa_nodes) return Errno::kENODEV;
-  std::vector<Pfn> pfns;
+  // Page by page, looking each one up afresh: migrating one page may
+  // reclaim others (direct reclaim in the allocation).  A page mapped twice
+  // in the range is on `node` by the time its second address comes up.
   for (uint64_t a = addr; a < addr + len; a += kPageSize) {
     Pte pte = mm.pt.Get(a);
     if (!pte.present() || pte.pfn() == kZeroPfn) continue;  // -ENOENT: skipped
     if (Frame(pte.pfn()).node() == node) continue;
-    if (std::find(pfns.begin(), pfns.end(), pte.pfn()) == pfns.end())
-      pfns.push_back(pte.pfn());
-  }
-  for (Pfn pfn : pfns) {
-    if (MigrateOne(pfn, node)) stats_.pgmigrate_success++;
+    if (MigrateOne(pte.pfn(), node)) stats_.pgmigrate_success++;
     else stats_.pgmigrate_fail++;
   }
   return Errno::kOk;
