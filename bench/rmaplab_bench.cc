@@ -8,7 +8,8 @@
 //                    merge it back
 //   RmapWalk/K       walk the reverse map of a page mapped by K processes
 // Setup happens outside the timed loop.  Counters: faults/s, bytes per
-// resident page (struct page + PTEs, host bytes), walk steps per walk.
+// resident page (struct page + PTEs + LRU links, host bytes), walk steps per
+// walk.
 #include <benchmark/benchmark.h>
 
 #include <memory>
@@ -43,7 +44,8 @@ void BM_FaultIn(benchmark::State& state, std::string design) {
     state.ResumeTiming();
     for (int64_t i = 0; i < n; ++i) (void)k->WritePage(mm, kBase + i * kPageSize, i + 1);
     state.PauseTiming();
-    bytes_per_page = double(k->frame_count() * sizeof(Page) + mm.pt.bytes()) / n;
+    bytes_per_page =
+        double(k->frame_count() * sizeof(Page) + mm.pt.bytes() + k->lru().bytes()) / n;
     k.reset();
     state.ResumeTiming();
   }

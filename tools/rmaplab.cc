@@ -47,6 +47,7 @@ constexpr const char* kReplayUsage =
     "                  below it, faults reclaim first and call the OOM killer\n"
     "                  last ('# oom-kill pid=P line=L' on standard output)\n"
     "  --swap SIZE     swap space (default 256G)\n"
+    "  --numa-nodes N  NUMA nodes pages can migrate between (default 2)\n"
     "\n"
     "exit status: 0 every op succeeded; 1 an op failed (errno or EXPECT);\n"
     "2 bad usage or a trace that does not parse (FILE:LINE:COLUMN: ...);\n"
@@ -102,6 +103,15 @@ int ReplayCommand(const std::vector<std::string>& args) {
         std::cerr << "rmaplab replay: --mem needs a size like 64M\n";
         return 2;
       }
+    } else if (a == "--numa-nodes") {
+      const std::string* v = value("--numa-nodes");
+      if (!v || v->empty() || v->size() > 2 ||
+          v->find_first_not_of("0123456789") != std::string::npos ||
+          std::stoi(*v) < 1 || std::stoi(*v) > 64) {
+        std::cerr << "rmaplab replay: --numa-nodes needs a number 1..64\n";
+        return 2;
+      }
+      opts.numa_nodes = std::stoi(*v);
     } else if (a == "--swap") {
       const std::string* v = value("--swap");
       if (!v || !ParseSize(*v, &opts.swap_pages)) {

@@ -25,6 +25,7 @@ enum class Errno {
   kEEXIST,
   kEINVAL,
   kEAGAIN,
+  kENODEV,
   kENOSYS,  // the op is not supported (yet) by this model or design
   kExpect,  // an `expect` found another value
 };

@@ -60,8 +60,14 @@ struct KernelStats {
   uint64_t reclaim_walks = 0;   // rmap walks done by reclaim
   uint64_t reclaim_steps = 0;   // their steps
   uint64_t swapoff_ptes = 0;    // swap PTEs swapoff found by scanning page tables
+  uint64_t swapoff_pte_slots = 0;  // PTE slots that scan read to find them
+  int64_t swapoff_object_visits = -1;  // the anon-inode alternative (-1: n/a)
   uint64_t swapoff_pages = 0;   // pages swapoff brought back
   uint64_t oom_kills = 0;
+  uint64_t pgmigrate_success = 0;
+  uint64_t pgmigrate_fail = 0;  // pinned or otherwise held pages
+  uint64_t migrate_walks = 0;   // rmap walks done by migration
+  uint64_t migrate_steps = 0;
 };
 
 inline constexpr int kMaxMapCount = 65530;  // vm.max_map_count
@@ -102,6 +108,11 @@ class Kernel {
   // The OOM killer: kills the process with the largest resident + swap
   // footprint; returns its pid, 0 if there is none.
   uint32_t OomKill();
+
+  // move_pages(2) for [addr, addr+len) of mm: every page mapped there moves
+  // to NUMA node `node` with all its mappings (migrate.cc).  ENODEV if the
+  // node does not exist.
+  Errno MigratePages(Mm& mm, uint64_t addr, uint64_t len, int node);
 
   // --- KSM (ksm.cc) ---
   // `* ksm PAGES`: ksmd visits up to PAGES pages (one batch).
@@ -236,6 +247,11 @@ class Kernel {
   bool FolioFreeSwap(Pfn pfn);            // folio_free_swap()
   Result<Pfn> ReadSwapPage(uint64_t slot, bool* fresh);
   void UnuseShmem(ShmemObject& obj);
+
+  // migrate.cc
+  bool MigrateOne(Pfn pfn, int node);
+  std::vector<std::pair<Vma*, uint64_t>> Mappings(Pfn pfn, uint64_t* walks,
+                                                  uint64_t* steps);
 
   // vmscan.cc
   enum class ShrinkResult { kReclaimed, kActivate, kKeep };

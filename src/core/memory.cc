@@ -146,7 +146,7 @@ Errno Kernel::SwapIn(Mm& mm, Vma& vma, uint64_t addr, bool write, Pte& pte) {
   if (KsmNeedsCopy(slot, pfn)) {
     Result<Pfn> copy = KsmCopySwapPage(mm, vma, addr, pfn);
     if (!copy.ok()) return Errno::kENOMEM;
-    SwapFree(slot);
+    FreeSwapAndCache(slot);  // an unmapped cache page goes with the last user
     bool writable = vma.flags & VM_WRITE;
     pte = Pte::Present(copy.value(), writable, writable && write, true);
     return Errno::kOk;

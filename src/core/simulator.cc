@@ -178,8 +178,7 @@ class SimulatorImpl final : public Simulator {
         return Errno::kOk;
       }
       case OpKind::kMigrate:
-        message_ = "op 'migrate' is not supported yet";
-        return Errno::kENOSYS;
+        return kernel_.MigratePages(*mm, op.addr, op.len, op.node);
       default:
         return Errno::kEINVAL;
     }

@@ -6,6 +6,8 @@
 // Invariants kept here (see swap.h): a slot lives while a PTE, a shmem
 // object or a swap-cache page holds it; a swap-cache page holds one
 // reference on its frame.
+#include <algorithm>
+
 #include "core/kernel.h"
 
 namespace rmaplab {
@@ -116,7 +118,12 @@ void Kernel::UnuseShmem(ShmemObject& obj) {
 // the entry was; then the swap cache is emptied.
 Errno Kernel::Swapoff() {
   swapoff_running_ = true;
+  int64_t by_object = rmap_->SwapoffByObjectVisits(swap_.used() - swap_.cache_index().size());
+  if (by_object >= 0)
+    stats_.swapoff_object_visits = std::max<int64_t>(stats_.swapoff_object_visits, 0) + by_object;
   for (auto& [pid, mmp] : procs_) {
+    // unuse_pte_range() reads every PTE slot of every page-table page.
+    stats_.swapoff_pte_slots += mmp->pt.leaf_count() * PageTable::kLeafEntries;
     Mm& mm = *mmp;
     for (auto& [start, vmap] : mm.vmas) {
       Vma& vma = *vmap;
@@ -139,7 +146,7 @@ Errno Kernel::Swapoff() {
           Result<Pfn> copy = KsmCopySwapPage(mm, vma, addr, pfn);
           if (!copy.ok()) return;
           pte = Pte::Present(copy.value(), false, false, false);
-          SwapFree(slot);
+          FreeSwapAndCache(slot);
           return;
         }
         Page& page = Frame(pfn);

@@ -156,6 +156,9 @@ void Kernel::ShrinkActiveList(uint64_t nr) {
 }
 
 uint64_t Kernel::Reclaim(uint64_t nr) {
+  // swapoff is emptying the device: no anonymous page can go to swap now,
+  // so scanning would only thrash; the allocation fails and swapoff with it.
+  if (swapoff_running_) return 0;
   uint64_t reclaimed = 0;
   uint64_t budget = 2 * (lru_.size(Lru::kInactive) + lru_.size(Lru::kActive)) + 1;
   while (reclaimed < nr && budget-- > 0) {

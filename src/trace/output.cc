@@ -69,6 +69,7 @@ std::string_view ErrnoName(Errno e) {
     case Errno::kEEXIST: return "EEXIST";
     case Errno::kEINVAL: return "EINVAL";
     case Errno::kEAGAIN: return "EAGAIN";
+    case Errno::kENODEV: return "ENODEV";
     case Errno::kENOSYS: return "ENOSYS";
     case Errno::kExpect: return "EXPECT";
   }

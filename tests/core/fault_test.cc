@@ -109,3 +109,30 @@ TEST_F(FaultTest, CheckerCatchesCorruption) {
 
 }  // namespace
 }  // namespace rmaplab
+
+namespace rmaplab {
+namespace {
+
+// Migration finds every mapping through the reverse map: after fork both
+// processes map the new frame, on the new node; a pinned page stays put.
+TEST_F(FaultTest, MigrationMovesEveryMappingButNotPins) {
+  constexpr int kRW = kProtRead | kProtWrite;
+  ASSERT_EQ(k_.Mmap(mm(), P(0), 2 * kPageSize, kRW, false), Errno::kOk);
+  ASSERT_EQ(k_.WritePage(mm(), P(0), 1), Errno::kOk);
+  ASSERT_EQ(k_.WritePage(mm(), P(1), 2), Errno::kOk);
+  ASSERT_EQ(k_.Fork(mm(), 2), Errno::kOk);
+  ASSERT_EQ(k_.PinPages(mm(2), P(1), kPageSize), Errno::kOk);  // COW: child's own page
+  Pfn shared = PfnAt(1, 0), pinned = PfnAt(2, 1);
+  ASSERT_EQ(k_.MigratePages(mm(1), P(0), 2 * kPageSize, 1), Errno::kOk);
+  ASSERT_EQ(k_.MigratePages(mm(2), P(1), kPageSize, 1), Errno::kOk);
+  EXPECT_NE(PfnAt(1, 0), shared);
+  EXPECT_EQ(PfnAt(1, 0), PfnAt(2, 0));  // still one page, shared
+  EXPECT_EQ(k_.page(PfnAt(1, 0)).node(), 1);
+  EXPECT_EQ(PfnAt(2, 1), pinned);  // refused: the pin holds it
+  EXPECT_EQ(k_.stats().pgmigrate_fail, 1u);
+  EXPECT_GE(k_.stats().migrate_walks, 2u);
+  EXPECT_EQ(k_.MigratePages(mm(1), P(0), kPageSize, 7), Errno::kENODEV);
+}
+
+}  // namespace
+}  // namespace rmaplab

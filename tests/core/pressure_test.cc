@@ -28,7 +28,7 @@ std::string PressureTrace(unsigned seed) {
     unsigned pid = live[rng() % live.size()];
     uint64_t page = base + (rng() % 32) * kPageSize;
     uint64_t n = 1 + rng() % 6;
-    switch (rng() % 13) {
+    switch (rng() % 14) {
       case 0:
         if (live.size() < 5) {
           t << pid << " fork " << next_pid << "\n";
@@ -48,6 +48,10 @@ std::string PressureTrace(unsigned seed) {
       case 6: t << pid << " write 0x" << std::hex << 0x100100000 + (rng() % 8) * kPageSize
                 << std::dec << "\n"; break;
       case 7: if (rng() % 4 == 0) t << "* swapoff\n"; break;
+      case 9:
+        t << pid << " migrate 0x" << std::hex << page << std::dec << " 16K " << rng() % 2
+          << "\n";
+        break;
       case 8:  // move two pages elsewhere in the region (or fail: EINVAL/EFAULT)
         t << pid << " mremap 0x" << std::hex << page << " 8K 8K 0x"
           << base + (rng() % 32) * kPageSize << std::dec << "\n";
@@ -64,6 +68,7 @@ std::string PressureTrace(unsigned seed) {
 class PressureTest : public testing::TestWithParam<std::string> {};
 
 TEST_P(PressureTest, NothingLostNothingLeaked) {
+  uint64_t migrated = 0, wasted = 0, swapins = 0;
   for (unsigned seed = 1; seed <= 12; ++seed) {
     SimOptions opts;
     opts.design = GetParam();
@@ -85,6 +90,15 @@ TEST_P(PressureTest, NothingLostNothingLeaked) {
     EXPECT_EQ(stats["pages_resident"], 0u) << "seed " << seed;
     EXPECT_EQ(stats["swap_slots_used"], 0u) << "seed " << seed;
     EXPECT_EQ(stats["rmap_bytes"], 0u) << "seed " << seed;
+    migrated += stats["pgmigrate_success"];
+    swapins += stats["pswpin"];
+    wasted += stats["wasted_pages"];
+  }
+  // The workload really exercised migration and swap-in through this design.
+  EXPECT_GT(migrated, 0u);
+  EXPECT_GT(swapins, 0u);
+  if (GetParam() == "anonmm-copy") {
+    EXPECT_GT(wasted, 0u);
   }
 }
 

@@ -1,0 +1,130 @@
+// migrate.cc: page migration (mm/migrate.c: migrate_pages, try_to_migrate,
+// folio_migrate_mapping, remove_migration_ptes), a client of the reverse
+// map like reclaim: every PTE of the old page is found by walking the
+// design's rmap (shmem pages: the object's i_mmap), replaced, and the new
+// page is added back to the rmap mapping by mapping, so the design's walk
+// of the new page is exercised too.
+//
+// Invariants:
+//  (1) a page with references beyond its mappings and caches (a pin, as in
+//      seed 003's O_DIRECT case) is never migrated: the device would write
+//      into the old page;
+//  (2) after a migration the old frame is free and every former mapping
+//      maps the new one, with the same write/dirty/young bits.
+#include <algorithm>
+
+#include "core/kernel.h"
+
+namespace rmaplab {
+
+// Every (vma, addr) mapping `pfn`, through the rmap (anon) or i_mmap.
+std::vector<std::pair<Vma*, uint64_t>> Kernel::Mappings(Pfn pfn, uint64_t* walks,
+                                                        uint64_t* steps) {
+  std::vector<std::pair<Vma*, uint64_t>> maps;
+  const Page& page = Frame(pfn);
+  if (page.Test(PG_anon)) {
+    uint64_t before = stats_.rmap_walk_steps;
+    RmapWalk(pfn, true, [&](Vma& vma, uint64_t addr, Pte&) {
+      maps.emplace_back(&vma, addr);
+      return true;
+    });
+    (*walks)++;
+    *steps += stats_.rmap_walk_steps - before;
+    return maps;
+  }
+  ShmemObject& obj = *shmem_.at(page.mapping);
+  for (Vma* vma : obj.i_mmap) {
+    if (page.index < vma->pgoff || page.index >= vma->pgoff + vma->pages()) continue;
+    uint64_t addr = vma->start + ((page.index - vma->pgoff) << 12);
+    Pte* pte = vma->mm->pt.Find(addr);
+    if (pte && pte->present() && pte->pfn() == pfn) maps.emplace_back(vma, addr);
+  }
+  return maps;
+}
+
+// Moves one page to `node`; false if something holds it that migration
+// cannot move (folio_migrate_mapping's refcount check).
+bool Kernel::MigrateOne(Pfn old, int node) {
+  Page& page = Frame(old);
+  int32_t expected = page.mapcount + (page.Test(PG_swapcache) ? 1 : 0) +
+                     (page.Test(PG_shmem) ? 1 : 0);
+  if (page.refcount != expected || page.Test(PG_ksm) || page.Test(PG_locked))
+    return false;
+  page.Set(PG_locked);
+  Result<Pfn> got = AllocPage();
+  page.Clear(PG_locked);
+  if (!got.ok()) return false;
+  Pfn fresh = got.value();
+  Page& np = Frame(fresh);
+  auto maps = Mappings(old, &stats_.migrate_walks, &stats_.migrate_steps);
+  bool anon = page.Test(PG_anon);
+  bool exclusive = page.Test(PG_anon_exclusive);
+  np.content = page.content;
+  np.flags = (page.flags & (PG_anon | PG_anon_exclusive | PG_dirty | PG_referenced)) |
+             (uint32_t(node) << kNodeShift);
+  // try_to_migrate(): the old page leaves every PTE and the rmap.
+  std::vector<Pte> bits;
+  for (auto [vma, addr] : maps) {
+    Pte& pte = *vma->mm->pt.Find(addr);
+    bits.push_back(pte);
+    if (anon) rmap_->RemoveRmap(old, page, *vma, addr);
+    page.mapcount--;
+    page.refcount--;
+  }
+  // folio_migrate_mapping(): caches follow the page.
+  if (page.Test(PG_swapcache)) {
+    uint64_t slot = swap_.cache_index().at(old);
+    swap_.cache_index().erase(old);
+    swap_.cache_index()[fresh] = slot;
+    swap_.slot(slot).cache = fresh;
+    np.Set(PG_swapcache);
+    np.refcount++;
+    page.Clear(PG_swapcache);
+    page.refcount--;
+  }
+  if (page.Test(PG_shmem)) {
+    np.Set(PG_shmem);
+    np.mapping = page.mapping;
+    np.index = page.index;
+    np.refcount++;
+    shmem_.at(page.mapping)->pages[page.index] = Pte::Present(fresh, false, false, false);
+    page.Clear(PG_shmem);
+    page.refcount--;
+  }
+  // remove_migration_ptes(): the new page takes every mapping back.
+  for (size_t i = 0; i < maps.size(); ++i) {
+    auto [vma, addr] = maps[i];
+    if (anon && i == 0) rmap_->AddNewAnonRmap(fresh, np, *vma, addr, exclusive);
+    else if (anon) rmap_->AddAnonRmap(fresh, np, *vma, addr);
+    np.mapcount++;
+    np.refcount++;
+    Pte& pte = *vma->mm->pt.Find(addr);
+    pte = Pte{(uint64_t{fresh} << Pte::kShift) | (bits[i].v & ((1u << Pte::kShift) - 1))};
+  }
+  if (anon && !maps.empty()) {
+    uint64_t before = stats_.rmap_walk_steps;
+    RmapWalk(fresh, true, [](Vma&, uint64_t, Pte&) { return true; });
+    stats_.migrate_walks++;
+    stats_.migrate_steps += stats_.rmap_walk_steps - before;
+  }
+  lru_.AddHead(np, fresh, page.Test(PG_active) ? Lru::kActive : Lru::kInactive);
+  if (page.refcount == 0) FreePage(old);
+  return true;
+}
+
+Errno Kernel::MigratePages(Mm& mm, uint64_t addr, uint64_t len, int node) {
+  if (node < 0 || node >= opts_.numa_nodes) return Errno::kENODEV;
+  // Page by page, looking each one up afresh: migrating one page may
+  // reclaim others (direct reclaim in the allocation).  A page mapped twice
+  // in the range is on `node` by the time its second address comes up.
+  for (uint64_t a = addr; a < addr + len; a += kPageSize) {
+    Pte pte = mm.pt.Get(a);
+    if (!pte.present() || pte.pfn() == kZeroPfn) continue;  // -ENOENT: skipped
+    if (Frame(pte.pfn()).node() == node) continue;
+    if (MigrateOne(pte.pfn(), node)) stats_.pgmigrate_success++;
+    else stats_.pgmigrate_fail++;
+  }
+  return Errno::kOk;
+}
+
+}  // namespace rmaplab
