@@ -54,7 +54,8 @@ void Ksm::Exit(Mm& mm) {
   slot->mm = nullptr;  // ksm_test_exit(): ksmd frees its rmap_items later
   bool at_cursor = scan_.cursor != slots_.end() && scan_.cursor->get() == slot;
   if (!slot->rmap_list.empty() || at_cursor) return;
-  slots_.remove_if([&](const std::unique_ptr<MmSlot>& s) { return s.get() == slot; });
+  slots_.remove_if(
+      [&](const std::unique_ptr<MmSlot>& s) { return s.get() == slot; });
 }
 
 void Ksm::DropCursorSlot() {
@@ -71,7 +72,8 @@ void Ksm::FreeRmapItem(MmSlot& slot, uint64_t addr) {
 
 RmapItem& Ksm::GetNextRmapItem(MmSlot& slot, uint64_t addr) {
   auto& list = slot.rmap_list;
-  for (auto it = list.lower_bound(scan_.rmap_pos); it != list.end() && it->first < addr;)
+  for (auto it = list.lower_bound(scan_.rmap_pos);
+       it != list.end() && it->first < addr;)
     FreeRmapItem(slot, (it++)->first);
   std::unique_ptr<RmapItem>& item = list[addr];
   if (!item) {
@@ -103,11 +105,13 @@ void Ksm::RemoveRmapItemFromTree(RmapItem& item) {
     Mm* mm = item.slot->mm;
     if (mm) {
       Pte pte = mm->pt.Get(item.address);
-      if (pte.present() && pte.pfn() == node.kpfn) node.forked.emplace_back(mm, item.address);
+      if (pte.present() && pte.pfn() == node.kpfn)
+        node.forked.emplace_back(mm, item.address);
     }
   } else if (item.where == RmapItem::Where::kUnstable) {
     auto it = unstable_tree_.find(item.tree_key);
-    if (it != unstable_tree_.end() && it->second == &item) unstable_tree_.erase(it);
+    if (it != unstable_tree_.end() && it->second == &item)
+      unstable_tree_.erase(it);
     unshared_--;
   }
   item.where = RmapItem::Where::kNone;
@@ -155,7 +159,8 @@ StableNode& Ksm::StableTreeInsert(Pfn kpfn, uint64_t content) {
 void Ksm::StableTreeAppend(RmapItem& item, StableNode& node) {
   Mm* mm = item.slot->mm;
   auto& f = node.forked;
-  f.erase(std::remove(f.begin(), f.end(), std::make_pair(mm, item.address)), f.end());
+  f.erase(std::remove(f.begin(), f.end(), std::make_pair(mm, item.address)),
+          f.end());
   node.hlist.push_back(&item);
   item.where = RmapItem::Where::kStable;
   item.head = &node;
@@ -184,7 +189,8 @@ void Ksm::AddMapping(StableNode& node, Mm& mm, uint64_t addr) {
 
 void Ksm::RemoveMapping(StableNode& node, const Mm& mm, uint64_t addr) {
   auto& f = node.forked;
-  f.erase(std::remove(f.begin(), f.end(), std::make_pair(const_cast<Mm*>(&mm), addr)),
+  f.erase(std::remove(f.begin(), f.end(),
+                      std::make_pair(const_cast<Mm*>(&mm), addr)),
           f.end());
 }
 
@@ -218,7 +224,8 @@ uint64_t Ksm::pages_shared() const {
 
 uint64_t Ksm::pages_sharing() const {
   uint64_t n = 0;
-  for (const auto& [id, node] : nodes_) n += node->hlist.empty() ? 0 : node->hlist.size() - 1;
+  for (const auto& [id, node] : nodes_)
+    n += node->hlist.empty() ? 0 : node->hlist.size() - 1;
   return n;
 }
 
@@ -230,11 +237,13 @@ Status Ksm::CheckInvariants() const {
     for (const auto& [addr, item] : slot->rmap_list) {
       unstable += item->where == RmapItem::Where::kUnstable;
       bool stable = item->where == RmapItem::Where::kStable;
-      if (stable != (item->head != nullptr)) return Status::Error("ksm: rmap_item head");
+      if (stable != (item->head != nullptr))
+        return Status::Error("ksm: rmap_item head");
       if (stable) {
         const auto& h = item->head->hlist;
         if (std::find(h.begin(), h.end(), item.get()) == h.end())
-          return Status::Error("ksm: stable rmap_item missing from its node's hlist");
+          return Status::Error(
+              "ksm: stable rmap_item missing from its node's hlist");
       }
     }
   }
@@ -247,7 +256,8 @@ Status Ksm::CheckInvariants() const {
     if (std::adjacent_find(f.begin(), f.end()) != f.end())
       return Status::Error("ksm: a forked mapping is listed twice");
     for (const RmapItem* item : node->hlist)
-      if (item->head != node.get()) return Status::Error("ksm: hlist holds a stranger");
+      if (item->head != node.get())
+        return Status::Error("ksm: hlist holds a stranger");
   }
   return Status::Ok();
 }
@@ -257,18 +267,24 @@ Status Ksm::CheckInvariants() const {
 // leave a KSM folio's mapping alone; here they go to its stable node.
 
 void Kernel::FolioAddAnonRmapPte(Pfn pfn, Page& page, Vma& vma, uint64_t addr) {
-  if (page.Test(PG_ksm)) ksm_.AddMapping(ksm_.NodeOf(page), *vma.mm, addr);
-  else rmap_->AddAnonRmap(pfn, page, vma, addr);
+  if (page.Test(PG_ksm))
+    ksm_.AddMapping(ksm_.NodeOf(page), *vma.mm, addr);
+  else
+    rmap_->AddAnonRmap(pfn, page, vma, addr);
 }
 
 void Kernel::FolioDupAnonRmapPte(Pfn pfn, Page& page, Vma& vma, uint64_t addr) {
-  if (page.Test(PG_ksm)) ksm_.AddMapping(ksm_.NodeOf(page), *vma.mm, addr);
-  else rmap_->DupAnonRmap(pfn, page, vma, addr);
+  if (page.Test(PG_ksm))
+    ksm_.AddMapping(ksm_.NodeOf(page), *vma.mm, addr);
+  else
+    rmap_->DupAnonRmap(pfn, page, vma, addr);
 }
 
 void Kernel::FolioRemoveRmapPte(Pfn pfn, Page& page, Vma& vma, uint64_t addr) {
-  if (page.Test(PG_ksm)) ksm_.RemoveMapping(ksm_.NodeOf(page), *vma.mm, addr);
-  else rmap_->RemoveRmap(pfn, page, vma, addr);
+  if (page.Test(PG_ksm))
+    ksm_.RemoveMapping(ksm_.NodeOf(page), *vma.mm, addr);
+  else
+    rmap_->RemoveRmap(pfn, page, vma, addr);
 }
 
 void Kernel::KsmMovePte(Page& page, Vma& from, uint64_t old_addr, Vma& to,
@@ -287,7 +303,8 @@ bool Kernel::KsmNeedsCopy(uint64_t slot, Pfn pfn) const {
   return swap_.slot(slot).ksm && page.Test(PG_anon) && !page.Test(PG_ksm);
 }
 
-Result<Pfn> Kernel::KsmCopySwapPage(Mm& mm, Vma& vma, uint64_t addr, Pfn cached) {
+Result<Pfn> Kernel::KsmCopySwapPage(Mm& mm, Vma& vma, uint64_t addr,
+                                    Pfn cached) {
   Page& page = Frame(cached);
   page.Set(PG_locked);
   Pfn copy;
@@ -302,7 +319,9 @@ Result<Pfn> Kernel::KsmCopySwapPage(Mm& mm, Vma& vma, uint64_t addr, Pfn cached)
 
 namespace {
 // vma_ksm_compatible(): shared mappings are ignored, not refused.
-bool KsmCompatible(const Vma& vma) { return !(vma.flags & (VM_SHARED | VM_MAYSHARE)); }
+bool KsmCompatible(const Vma& vma) {
+  return !(vma.flags & (VM_SHARED | VM_MAYSHARE));
+}
 }  // namespace
 
 Errno Kernel::KsmMadvise(Mm& mm, Vma& vma, uint64_t start, uint64_t end,
@@ -315,7 +334,8 @@ Errno Kernel::KsmMadvise(Mm& mm, Vma& vma, uint64_t start, uint64_t end,
   }
   if (!(*flags & VM_MERGEABLE)) return Errno::kOk;
   if (vma.anon_vma) {
-    if (Errno e = UnmergeKsmPages(mm, vma, start, end); e != Errno::kOk) return e;
+    if (Errno e = UnmergeKsmPages(mm, vma, start, end); e != Errno::kOk)
+      return e;
   }
   *flags &= ~VM_MERGEABLE;
   return Errno::kOk;
@@ -354,7 +374,9 @@ Pfn Kernel::GetMergeablePage(const RmapItem& item) const {
   Mm* mm = item.slot->mm;
   if (!FindMergeableVma(mm, item.address)) return 0;
   Pte pte = mm->pt.Get(item.address);
-  if (!pte.present() || pte.pfn() == kZeroPfn || !Frame(pte.pfn()).Test(PG_anon)) return 0;
+  if (!pte.present() || pte.pfn() == kZeroPfn ||
+      !Frame(pte.pfn()).Test(PG_anon))
+    return 0;
   return pte.pfn();
 }
 
@@ -364,7 +386,8 @@ bool Kernel::WriteProtectPage(Vma& vma, uint64_t addr, Pfn pfn) {
   Pte* pte = vma.mm->pt.Find(addr);
   if (!pte || !pte->present() || pte->pfn() != pfn) return false;
   Page& page = Frame(pfn);
-  if (!pte->write() && !pte->dirty() && !page.Test(PG_anon_exclusive)) return true;
+  if (!pte->write() && !pte->dirty() && !page.Test(PG_anon_exclusive))
+    return true;
   int swapped = page.Test(PG_swapcache) ? 1 : 0;
   if (page.mapcount + swapped != page.refcount) return false;  // O_DIRECT, pins
   page.Clear(PG_anon_exclusive);  // folio_try_share_anon_rmap_pte()
@@ -389,7 +412,8 @@ StableNode& Kernel::PromoteToKsmPage(Pfn pfn) {
   page.mapping = node.id;
   page.index = 0;
   for (auto [vma, addr] : maps) ksm_.AddMapping(node, *vma->mm, addr);
-  if (page.Test(PG_swapcache)) swap_.slot(swap_.cache_index().at(pfn)).ksm = true;
+  if (page.Test(PG_swapcache))
+    swap_.slot(swap_.cache_index().at(pfn)).ksm = true;
   return node;
 }
 
@@ -409,7 +433,8 @@ void Kernel::ReplacePage(Vma& vma, uint64_t addr, Pfn kpfn) {
 bool Kernel::TryToMergeOnePage(Vma& vma, uint64_t addr, Pfn pfn, Pfn kpfn) {
   if (pfn == kpfn) return true;  // a KSM page forked
   Page& page = Frame(pfn);
-  if (!page.Test(PG_anon) || page.Test(PG_ksm) || page.Test(PG_locked)) return false;
+  if (!page.Test(PG_anon) || page.Test(PG_ksm) || page.Test(PG_locked))
+    return false;
   if (!WriteProtectPage(vma, addr, pfn)) return false;
   if (!kpfn) {
     PromoteToKsmPage(pfn);
@@ -428,19 +453,22 @@ bool Kernel::TryToMergeWithKsmPage(RmapItem& item, Pfn pfn, Pfn kpfn) {
 
 // try_to_merge_two_pages(): the page of `item` becomes the KSM page and
 // replaces the tree item's page.
-StableNode* Kernel::TryToMergeTwoPages(RmapItem& item, Pfn pfn, RmapItem& tree_item,
-                                       Pfn tree_pfn) {
+StableNode* Kernel::TryToMergeTwoPages(RmapItem& item, Pfn pfn,
+                                       RmapItem& tree_item, Pfn tree_pfn) {
   if (!TryToMergeWithKsmPage(item, pfn, 0)) return nullptr;
-  if (TryToMergeWithKsmPage(tree_item, tree_pfn, pfn)) return &ksm_.NodeOf(Frame(pfn));
+  if (TryToMergeWithKsmPage(tree_item, tree_pfn, pfn))
+    return &ksm_.NodeOf(Frame(pfn));
   // break_cow(): the twin refused (pinned); undo our side.
   Mm* mm = item.slot->mm;
-  if (Vma* vma = FindMergeableVma(mm, item.address)) (void)BreakKsm(*mm, *vma, item.address);
+  if (Vma* vma = FindMergeableVma(mm, item.address))
+    (void)BreakKsm(*mm, *vma, item.address);
   return nullptr;
 }
 
 // unstable_tree_search_insert(): the item whose page has this page's
 // content, or nullptr after inserting this item.
-RmapItem* Kernel::UnstableTreeSearchInsert(RmapItem& item, Pfn pfn, Pfn* tree_pfn) {
+RmapItem* Kernel::UnstableTreeSearchInsert(RmapItem& item, Pfn pfn,
+                                           Pfn* tree_pfn) {
   uint64_t content = Frame(pfn).content;
   if (RmapItem* twin = ksm_.UnstableTreeFind(content)) {
     Pfn tp = GetMergeablePage(*twin);
@@ -471,7 +499,8 @@ void Kernel::CmpAndMergePage(Pfn pfn, RmapItem& item) {
   StableNode* knode = ksm_.StableTreeSearch(page.content);
   ksm_.RemoveRmapItemFromTree(item);
   if (knode) {
-    if (TryToMergeWithKsmPage(item, pfn, knode->kpfn)) ksm_.StableTreeAppend(item, *knode);
+    if (TryToMergeWithKsmPage(item, pfn, knode->kpfn))
+      ksm_.StableTreeAppend(item, *knode);
     return;
   }
   Pfn tree_pfn = 0;
@@ -500,7 +529,8 @@ RmapItem* Kernel::ScanMm(MmSlot& slot, Pfn* out) {
       uint64_t addr = scan.address;
       scan.address += kPageSize;
       Pte pte = mm.pt.Get(addr);
-      if (!pte.present() || pte.pfn() == kZeroPfn || !Frame(pte.pfn()).Test(PG_anon))
+      if (!pte.present() || pte.pfn() == kZeroPfn ||
+          !Frame(pte.pfn()).Test(PG_anon))
         continue;
       *out = pte.pfn();
       return &ksm_.GetNextRmapItem(slot, addr);
@@ -559,12 +589,14 @@ Errno Kernel::KsmScan(uint64_t pages) {
 Errno Kernel::KsmFull() {
   using Sample = std::tuple<uint64_t, uint64_t, uint64_t>;
   auto sample = [&] {
-    return Sample{ksm_.pages_shared(), ksm_.pages_sharing(), ksm_.pages_unshared()};
+    return Sample{ksm_.pages_shared(), ksm_.pages_sharing(),
+                  ksm_.pages_unshared()};
   };
   Sample last = sample();
   // ksmd's own bound is time (rmaplab native gives up after 60 s).
   constexpr int kMaxPasses = 1000;
-  for (int passes = 1; !ksm_.slots().empty() && passes <= kMaxPasses; ++passes) {
+  for (int passes = 1; !ksm_.slots().empty() && passes <= kMaxPasses;
+       ++passes) {
     KsmDoScan(UINT64_MAX);  // to the end of this pass
     Sample now = sample();
     if (passes >= 2 && now == last) break;

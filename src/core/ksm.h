@@ -55,8 +55,8 @@ struct RmapItem {
   uint64_t address = 0;
   std::optional<uint64_t> oldchecksum;  // calc_checksum() of the last visit
   Where where = Where::kNone;
-  uint64_t seqnr = 0;        // the pass that put it in the unstable tree
-  uint64_t tree_key = 0;     // its content when it went into the unstable tree
+  uint64_t seqnr = 0;     // the pass that put it in the unstable tree
+  uint64_t tree_key = 0;  // its content when it went into the unstable tree
   StableNode* head = nullptr;  // its stable node, when kStable
 };
 
@@ -72,7 +72,8 @@ struct StableNode {
   Pfn kpfn = 0;          // the KSM page; 0 once it was freed (stale)
   uint64_t content = 0;  // the stable tree's key
   std::vector<RmapItem*> hlist;
-  std::vector<std::pair<Mm*, uint64_t>> forked;  // mappings without an rmap_item
+  std::vector<std::pair<Mm*, uint64_t>>
+      forked;  // mappings without an rmap_item
 };
 
 class Ksm {
@@ -116,7 +117,9 @@ class Ksm {
   void UnstableTreeInsert(RmapItem& item, uint64_t content);
 
   // --- the reverse map of KSM pages ---
-  StableNode& NodeOf(const Page& page) const { return *nodes_.at(page.mapping); }
+  StableNode& NodeOf(const Page& page) const {
+    return *nodes_.at(page.mapping);
+  }
   const StableNode* FindNode(uint32_t id) const {
     auto it = nodes_.find(id);
     return it == nodes_.end() ? nullptr : it->second.get();
@@ -151,8 +154,8 @@ class Ksm {
   Scan scan_;
   std::unordered_map<uint32_t, std::unique_ptr<StableNode>> nodes_;
   uint32_t next_node_id_ = 1;
-  std::map<uint64_t, StableNode*> stable_tree_;   // by content
-  std::map<uint64_t, RmapItem*> unstable_tree_;   // by content at insertion
+  std::map<uint64_t, StableNode*> stable_tree_;  // by content
+  std::map<uint64_t, RmapItem*> unstable_tree_;  // by content at insertion
   uint64_t unshared_ = 0;
 };
 

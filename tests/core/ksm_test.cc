@@ -24,11 +24,15 @@ class KsmTest : public KernelTest {
     ASSERT_EQ(k_.Mmap(mm(), P(0), n * kPageSize, kRW, false), Errno::kOk);
     ASSERT_EQ(k_.Fork(mm(), 2), Errno::kOk);
     for (uint32_t pid : {1u, 2u}) {
-      for (int i = 0; i < n; ++i) ASSERT_EQ(k_.WritePage(mm(pid), P(i), v), Errno::kOk);
-      ASSERT_EQ(k_.Madvise(mm(pid), P(0), n * kPageSize, Advice::kMergeable), Errno::kOk);
+      for (int i = 0; i < n; ++i)
+        ASSERT_EQ(k_.WritePage(mm(pid), P(i), v), Errno::kOk);
+      ASSERT_EQ(k_.Madvise(mm(pid), P(0), n * kPageSize, Advice::kMergeable),
+                Errno::kOk);
     }
   }
-  bool IsKsm(uint32_t pid, int page) { return k_.PagemapOf(mm(pid), P(page)).ksm; }
+  bool IsKsm(uint32_t pid, int page) {
+    return k_.PagemapOf(mm(pid), P(page)).ksm;
+  }
 };
 
 TEST_F(KsmTest, MergesAcrossProcessesOnTheSecondPass) {
@@ -94,7 +98,8 @@ TEST_F(KsmTest, WriteCopiesAndTheOtherKeepsTheKsmPage) {
 TEST_F(KsmTest, UnmergeableBreaksSharingAndSplits) {
   TwoProcessesSameContent(4, 0x61);
   ASSERT_EQ(k_.KsmFull(), Errno::kOk);
-  ASSERT_EQ(k_.Madvise(mm(1), P(2), 2 * kPageSize, Advice::kUnmergeable), Errno::kOk);
+  ASSERT_EQ(k_.Madvise(mm(1), P(2), 2 * kPageSize, Advice::kUnmergeable),
+            Errno::kOk);
   //   0123
   //   AABB   A: mergeable, B: not (split)
   EXPECT_EQ(LayoutOf(1), (VmaLayout{{0, 2, 0}, {2, 4, 2}}));
@@ -110,7 +115,8 @@ TEST_F(KsmTest, SharedMappingIgnoresTheAdvice) {
   ASSERT_EQ(k_.Mmap(mm(), P(0), 2 * kPageSize, kRW, true), Errno::kOk);
   ASSERT_EQ(k_.WritePage(mm(), P(0), 1), Errno::kOk);
   ASSERT_EQ(k_.WritePage(mm(), P(1), 1), Errno::kOk);
-  ASSERT_EQ(k_.Madvise(mm(), P(0), 2 * kPageSize, Advice::kMergeable), Errno::kOk);
+  ASSERT_EQ(k_.Madvise(mm(), P(0), 2 * kPageSize, Advice::kMergeable),
+            Errno::kOk);
   ASSERT_EQ(k_.KsmFull(), Errno::kOk);
   EXPECT_FALSE(IsKsm(1, 0));
   EXPECT_EQ(k_.ksm().full_scans(), 0u);  // no mm was registered
@@ -150,7 +156,9 @@ std::string KsmTrace(unsigned seed) {
   t << "1 mmap 0x100000000 128K rw\n1 madvise 0x100000000 128K mergeable\n";
   std::vector<unsigned> live = {1};
   unsigned next_pid = 2;
-  auto addr = [&](unsigned pages) { return base + (rng() % pages) * kPageSize; };
+  auto addr = [&](unsigned pages) {
+    return base + (rng() % pages) * kPageSize;
+  };
   for (int i = 0; i < 200; ++i) {
     unsigned pid = live[rng() % live.size()];
     t << std::hex;
@@ -167,20 +175,33 @@ std::string KsmTrace(unsigned seed) {
           std::erase(live, pid);
         }
         break;
-      case 2: t << "* ksm full\n"; break;
-      case 3: t << "* ksm " << std::dec << 1 + rng() % 20 << "\n"; break;
-      case 4: t << "* reclaim " << std::dec << 1 + rng() % 8 << "\n"; break;
-      case 5: if (rng() % 3 == 0) t << "* swapoff\n"; break;
+      case 2:
+        t << "* ksm full\n";
+        break;
+      case 3:
+        t << "* ksm " << std::dec << 1 + rng() % 20 << "\n";
+        break;
+      case 4:
+        t << "* reclaim " << std::dec << 1 + rng() % 8 << "\n";
+        break;
+      case 5:
+        if (rng() % 3 == 0) t << "* swapoff\n";
+        break;
       case 6:
-        t << std::dec << pid << std::hex << " mremap 0x" << addr(32) << " 8K 8K 0x"
-          << addr(32) << "\n";
+        t << std::dec << pid << std::hex << " mremap 0x" << addr(32)
+          << " 8K 8K 0x" << addr(32) << "\n";
         break;
       case 7:
         t << std::dec << pid << std::hex << " madvise 0x" << addr(32) << " 8K "
           << (rng() % 2 ? "unmergeable" : "mergeable") << "\n";
         break;
-      case 8: t << std::dec << pid << std::hex << " read 0x" << addr(32) << " 8K\n"; break;
-      case 9: t << std::dec << pid << std::hex << " madvise 0x" << addr(32) << " 8K pageout\n"; break;
+      case 8:
+        t << std::dec << pid << std::hex << " read 0x" << addr(32) << " 8K\n";
+        break;
+      case 9:
+        t << std::dec << pid << std::hex << " madvise 0x" << addr(32)
+          << " 8K pageout\n";
+        break;
       default:  // few distinct values, so that pages merge
         t << std::dec << pid << std::hex << " write 0x" << addr(32) << " 8K =0x"
           << 1 + rng() % 3 << "\n";
@@ -212,8 +233,9 @@ TEST_P(KsmDesignTest, KsmForkReclaimSwapoffStayConsistent) {
     for (const Op& op : trace.value().ops) {
       (void)sim.value()->Apply(op, out);
       Status s = sim.value()->Check();
-      ASSERT_TRUE(s.ok()) << "seed " << seed << " line " << op.line << ": " << s.message()
-                          << "\n" << text;
+      ASSERT_TRUE(s.ok()) << "seed " << seed << " line " << op.line << ": "
+                          << s.message() << "\n"
+                          << text;
       for (auto& [k, v] : sim.value()->Stats())
         if (k == "ksm_pages_sharing") merged = std::max(merged, v);
     }
@@ -225,11 +247,13 @@ TEST_P(KsmDesignTest, KsmForkReclaimSwapoffStayConsistent) {
   EXPECT_GT(merged, 0u) << "KSM never merged anything";
 }
 
-INSTANTIATE_TEST_SUITE_P(AllDesigns, KsmDesignTest, testing::ValuesIn(DesignNames()),
+INSTANTIATE_TEST_SUITE_P(AllDesigns, KsmDesignTest,
+                         testing::ValuesIn(DesignNames()),
                          [](const auto& info) {
                            std::string n = info.param;
                            for (char& c : n)
-                             if (!isalnum(static_cast<unsigned char>(c))) c = '_';
+                             if (!isalnum(static_cast<unsigned char>(c)))
+                               c = '_';
                            return n;
                          });
 
