@@ -36,7 +36,8 @@ const std::vector<std::string> kColumns = {
     "scan_rmap_walks", "scan_rmap_walk_steps", "scan_rmap_wasted_steps",
     "rmap_chain_entries", "rmap_fork_work", "wasted_pages", "vmas", "cow_copies",
     "pswpout", "pgsteal", "reclaim_rmap_walks", "reclaim_rmap_walk_steps",
-    "swapoff_ptes", "oom_kills", "wall_ms"};
+    "swapoff_ptes", "swapoff_pte_slots", "swapoff_object_visits", "oom_kills",
+    "wall_ms"};
 
 uint64_t ParsePages(const std::string& s) {
   Result<Trace> t = ParseTrace("1 munmap 0x10000 " + s, "");
@@ -75,7 +76,10 @@ void PrintTable(const std::vector<Row>& rows, std::ostream& out) {
   out << " errors\n";
   for (const Row& r : rows) {
     out << r.trace << ' ' << r.design;
-    for (const auto& c : kColumns) out << ' ' << r.v.at(c);
+    for (const auto& c : kColumns) {
+      if (r.v.count(c)) out << ' ' << r.v.at(c);
+      else out << " n/a";  // the design has no such mechanism
+    }
     out << ' ' << r.errors << '\n';
   }
 }
@@ -85,7 +89,11 @@ void PrintJson(const std::vector<Row>& rows, std::ostream& out) {
   for (size_t i = 0; i < rows.size(); ++i) {
     const Row& r = rows[i];
     out << "  {\"trace\": \"" << r.trace << "\", \"design\": \"" << r.design << "\"";
-    for (const auto& c : kColumns) out << ", \"" << c << "\": " << r.v.at(c);
+    for (const auto& c : kColumns) {
+      out << ", \"" << c << "\": ";
+      if (r.v.count(c)) out << r.v.at(c);
+      else out << "null";
+    }
     out << ", \"errors\": " << r.errors << "}" << (i + 1 < rows.size() ? "," : "") << "\n";
   }
   out << "]\n";

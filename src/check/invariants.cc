@@ -18,7 +18,9 @@
 //      the swap cache and PG_swapcache agree;
 //  (7) LRU: every allocated page is on one list, and the lists' sizes add
 //      up;
-//  (8) the design's own invariants.
+//  (8) KSM: every KSM page is anonymous, never exclusive, and the page of
+//      a live stable node; KSM's own bookkeeping (core/ksm.h);
+//  (9) the design's own invariants.
 #include "check/invariants.h"
 
 #include <algorithm>
@@ -227,6 +229,17 @@ Status CheckShmem(const Kernel& k) {
   return Status::Ok();
 }
 
+Status CheckKsm(const Kernel& k) {
+  for (Pfn pfn = 1; pfn < k.frame_count(); ++pfn) {
+    const Page& page = k.page(pfn);
+    if (page.refcount == 0 || !page.Test(PG_ksm)) continue;
+    const StableNode* node = k.ksm().FindNode(page.mapping);
+    if (!page.Test(PG_anon) || page.Test(PG_anon_exclusive) || !node || node->kpfn != pfn)
+      return Status::Error(Fmt("KSM page %" PRIu64 " has no stable node of its own", pfn));
+  }
+  return k.ksm().CheckInvariants();
+}
+
 }  // namespace
 
 Status CheckInvariants(Kernel& k) {
@@ -241,6 +254,7 @@ Status CheckInvariants(Kernel& k) {
   if (Status s = CheckShmem(k); !s.ok()) return s;
   if (Status s = CheckSwap(k); !s.ok()) return s;
   if (Status s = CheckLru(k); !s.ok()) return s;
+  if (Status s = CheckKsm(k); !s.ok()) return s;
   return k.rmap().CheckInvariants();
 }
 

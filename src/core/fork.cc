@@ -24,6 +24,7 @@ Errno Kernel::Fork(Mm& parent, uint32_t child_pid) {
   auto child = std::make_unique<Mm>();
   child->pid = child_pid;
   rmap_->MmFork(*child, parent);
+  if (ksm_.SlotOf(parent)) ksm_.Enter(*child);  // ksm_fork()
   for (auto& [start, vp] : parent.vmas) {
     Vma& vma = *vp;
     if (vma.flags & VM_DONTCOPY) continue;
@@ -57,6 +58,7 @@ void Kernel::Exit(Mm& mm) {
   mm.pins.clear();
   mm.pt.Clear();
   rmap_->MmExit(mm);
+  ksm_.Exit(mm);
   stats_.exits++;
   procs_.erase(mm.pid);  // destroys mm
 }

@@ -4,7 +4,8 @@
 // The code is split like mm/: vma.cc (mm/vma.c, mm/mmap.c, mm/mprotect.c,
 // mm/madvise.c), memory.cc (mm/memory.c: faults, zap, fork copy),
 // mremap.cc (mm/mremap.c), fork.cc (kernel/fork.c, kernel/exit.c),
-// gup.cc (mm/gup.c pins), report.cc (maps, pagemap, stats).
+// gup.cc (mm/gup.c pins), report.cc (maps, pagemap, stats), ksm.cc
+// (mm/ksm.c).
 //
 // Invariants (checked by CheckInvariants() in check/invariants.cc):
 //  (1) the page, Mm and shmem invariants of page.h and mm.h;
@@ -23,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/ksm.h"
 #include "core/mm.h"
 #include "core/page.h"
 #include "core/swap.h"
@@ -58,6 +60,8 @@ struct KernelStats {
   uint64_t reclaim_walks = 0;   // rmap walks done by reclaim
   uint64_t reclaim_steps = 0;   // their steps
   uint64_t swapoff_ptes = 0;    // swap PTEs swapoff found by scanning page tables
+  uint64_t swapoff_pte_slots = 0;  // PTE slots that scan read to find them
+  int64_t swapoff_object_visits = -1;  // the anon-inode alternative (-1: n/a)
   uint64_t swapoff_pages = 0;   // pages swapoff brought back
   uint64_t oom_kills = 0;
   uint64_t pgmigrate_success = 0;
@@ -109,6 +113,13 @@ class Kernel {
   // to NUMA node `node` with all its mappings (migrate.cc).  ENODEV if the
   // node does not exist.
   Errno MigratePages(Mm& mm, uint64_t addr, uint64_t len, int node);
+
+  // --- KSM (ksm.cc) ---
+  // `* ksm PAGES`: ksmd visits up to PAGES pages (one batch).
+  Errno KsmScan(uint64_t pages);
+  // `* ksm full`: full passes until one changes nothing, at least two.
+  Errno KsmFull();
+  const Ksm& ksm() const { return ksm_; }
 
   // --- looking without touching ---
   // What the process would read at addr; EFAULT if it is not mapped.
@@ -188,6 +199,34 @@ class Kernel {
   Errno MadviseFlags(Mm& mm, Vma& vma, Vma** pprev, uint64_t start,
                      uint64_t end, Advice advice);
 
+  // ksm.cc: KSM (mm/ksm.c)
+  Errno KsmMadvise(Mm& mm, Vma& vma, uint64_t start, uint64_t end, Advice advice,
+                   uint32_t* flags);
+  Errno UnmergeKsmPages(Mm& mm, Vma& vma, uint64_t start, uint64_t end);
+  Errno BreakKsm(Mm& mm, Vma& vma, uint64_t addr);
+  Vma* FindMergeableVma(Mm* mm, uint64_t addr) const;
+  Pfn GetMergeablePage(const RmapItem& item) const;
+  bool WriteProtectPage(Vma& vma, uint64_t addr, Pfn pfn);
+  StableNode& PromoteToKsmPage(Pfn pfn);
+  void ReplacePage(Vma& vma, uint64_t addr, Pfn kpfn);
+  bool TryToMergeOnePage(Vma& vma, uint64_t addr, Pfn pfn, Pfn kpfn);
+  bool TryToMergeWithKsmPage(RmapItem& item, Pfn pfn, Pfn kpfn);
+  StableNode* TryToMergeTwoPages(RmapItem& item, Pfn pfn, RmapItem& tree_item,
+                                 Pfn tree_pfn);
+  RmapItem* UnstableTreeSearchInsert(RmapItem& item, Pfn pfn, Pfn* tree_pfn);
+  void CmpAndMergePage(Pfn pfn, RmapItem& item);
+  RmapItem* ScanMm(MmSlot& slot, Pfn* out);
+  RmapItem* ScanGetNextRmapItem(Pfn* out);
+  bool KsmDoScan(uint64_t pages);  // false: the pass ended
+  // The rmap hooks for a page that may be a KSM page (folio_*_rmap_pte).
+  void FolioAddAnonRmapPte(Pfn pfn, Page& page, Vma& vma, uint64_t addr);
+  void FolioDupAnonRmapPte(Pfn pfn, Page& page, Vma& vma, uint64_t addr);
+  void FolioRemoveRmapPte(Pfn pfn, Page& page, Vma& vma, uint64_t addr);
+  void KsmMovePte(Page& page, Vma& from, uint64_t old_addr, Vma& to, uint64_t new_addr);
+  // ksm_might_need_to_copy() for swap-in of `slot` through page `pfn`.
+  bool KsmNeedsCopy(uint64_t slot, Pfn pfn) const;
+  Result<Pfn> KsmCopySwapPage(Mm& mm, Vma& vma, uint64_t addr, Pfn cached);
+
   // memory.cc: faults and PTE teardown (mm/memory.c)
   Errno HandleFault(Mm& mm, Vma& vma, uint64_t addr, bool write, Pte** out);
   Errno AnonFault(Mm& mm, Vma& vma, uint64_t addr, bool write, Pte& pte);
@@ -261,6 +300,7 @@ class Kernel {
   std::unordered_map<uint32_t, std::unique_ptr<ShmemObject>> shmem_;
   uint32_t next_shmem_id_ = 1;
   KernelStats stats_;
+  Ksm ksm_;
   std::string message_;
 };
 
@@ -269,7 +309,7 @@ void Kernel::RmapWalk(Pfn pfn, bool count, Fn&& fn) {
   Page& page = Frame(pfn);
   if (count) stats_.rmap_walks++;
   RmapStats saved = rmap_->stats();  // the checker's walks leave no trace
-  rmap_->Walk(pfn, page, [&](Vma& vma, uint64_t addr) -> bool {
+  auto rmap_one = [&](Vma& vma, uint64_t addr) -> bool {
     if (count) stats_.rmap_walk_steps++;
     Pte* pte = vma.mm->pt.Find(addr);
     if (!pte || !pte->present() || pte->pfn() != pfn) {
@@ -277,7 +317,13 @@ void Kernel::RmapWalk(Pfn pfn, bool count, Fn&& fn) {
       return true;
     }
     return fn(vma, addr, *pte);
-  });
+  };
+  // rmap_walk(): a KSM page's mappings are its stable node's (rmap_walk_ksm).
+  if (page.Test(PG_ksm)) {
+    ksm_.Walk(page, rmap_one, &rmap_->stats().wasted_steps);
+  } else {
+    rmap_->Walk(pfn, page, rmap_one);
+  }
   if (!count) rmap_->stats() = saved;
 }
 

@@ -70,7 +70,7 @@ Errno Kernel::WpFault(Mm& mm, Vma& vma, uint64_t addr, Pte& pte) {
     Page& page = Frame(old);
     page.Clear(PG_locked);
     if (e != Errno::kOk) return e;
-    rmap_->RemoveRmap(old, page, vma, addr);
+    FolioRemoveRmapPte(old, page, vma, addr);
     page.mapcount--;
     PutPage(old);
     stats_.cow_copies++;
@@ -179,6 +179,14 @@ Errno Kernel::SwapIn(Mm& mm, Vma& vma, uint64_t addr, bool write, Pte& pte) {
   Result<Pfn> got = ReadSwapPage(slot, &fresh);
   if (!got.ok()) return Errno::kENOMEM;
   Pfn pfn = got.value();
+  if (KsmNeedsCopy(slot, pfn)) {
+    Result<Pfn> copy = KsmCopySwapPage(mm, vma, addr, pfn);
+    if (!copy.ok()) return Errno::kENOMEM;
+    FreeSwapAndCache(slot);  // an unmapped cache page goes with the last user
+    bool writable = vma.flags & VM_WRITE;
+    pte = Pte::Present(copy.value(), writable, writable && write, true);
+    return Errno::kOk;
+  }
   Page& page = Frame(pfn);
   GetPage(pfn);  // the fault's own reference, as in the kernel
   bool exclusive = !page.Test(PG_ksm) && (fresh || (pte.v & Pte::kSwpExclusive));
@@ -192,7 +200,7 @@ Errno Kernel::SwapIn(Mm& mm, Vma& vma, uint64_t addr, bool write, Pte& pte) {
     page.Set(PG_anon);
     rmap_->AddNewAnonRmap(pfn, page, vma, addr, map_exclusive);
   } else {
-    rmap_->AddAnonRmap(pfn, page, vma, addr);
+    FolioAddAnonRmapPte(pfn, page, vma, addr);
   }
   if (map_exclusive) page.Set(PG_anon_exclusive);
   page.mapcount++;  // the mapping takes over the fault's reference
@@ -223,7 +231,7 @@ void Kernel::ZapPte(Vma& vma, uint64_t addr, Pte& pte) {
   if (pte.present() && pte.pfn() != kZeroPfn) {
     Pfn pfn = pte.pfn();
     Page& page = Frame(pfn);
-    if (page.Test(PG_anon)) rmap_->RemoveRmap(pfn, page, vma, addr);
+    if (page.Test(PG_anon)) FolioRemoveRmapPte(pfn, page, vma, addr);
     // zap_present_folio_ptes(): a file (shmem) page keeps the PTE's dirty bit.
     if (page.Test(PG_shmem) && pte.dirty()) page.Set(PG_dirty);
     page.mapcount--;
@@ -277,7 +285,7 @@ Errno Kernel::CopyPageRange(Vma& dst, Vma& src) {
       return;
     }
     page.Clear(PG_anon_exclusive);
-    rmap_->DupAnonRmap(pfn, page, dst, addr);
+    FolioDupAnonRmapPte(pfn, page, dst, addr);
     page.mapcount++;
     page.refcount++;
     spte.v &= ~Pte::kWrite;

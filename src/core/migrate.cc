@@ -114,8 +114,10 @@ bool Kernel::MigrateOne(Pfn old, int node) {
 
 Errno Kernel::MigratePages(Mm& mm, uint64_t addr, uint64_t len, int node) {
   if (node < 0 || node >= opts_.numa_nodes) return Errno::kENODEV;
-  std::vector<Pfn> pfns;
   bool efault = false;
+  // Page by page, looking each one up afresh: migrating one page may
+  // reclaim others (direct reclaim in the allocation).  A page mapped twice
+  // in the range is on `node` by the time its second address comes up.
   for (uint64_t a = addr; a < addr + len; a += kPageSize) {
     // add_page_for_migration(): a page outside every vma, or the zero page,
     // gets status -EFAULT (move_pages(2)); the others still move, and the
@@ -127,11 +129,7 @@ Errno Kernel::MigratePages(Mm& mm, uint64_t addr, uint64_t len, int node) {
     }
     if (!pte.present()) continue;  // -ENOENT: skipped
     if (Frame(pte.pfn()).node() == node) continue;
-    if (std::find(pfns.begin(), pfns.end(), pte.pfn()) == pfns.end())
-      pfns.push_back(pte.pfn());
-  }
-  for (Pfn pfn : pfns) {
-    if (MigrateOne(pfn, node)) stats_.pgmigrate_success++;
+    if (MigrateOne(pte.pfn(), node)) stats_.pgmigrate_success++;
     else stats_.pgmigrate_fail++;
   }
   return efault ? Errno::kEFAULT : Errno::kOk;

@@ -102,6 +102,12 @@ Errno Kernel::MremapTo(Mm& mm, uint64_t addr, uint64_t old_len, uint64_t new_len
 Errno Kernel::MoveVma(Mm& mm, Vma& vma, uint64_t old_addr, uint64_t old_len,
                       uint64_t new_len, uint64_t new_addr) {
   if (mm.map_count() >= kMaxMapCount - 3) return Errno::kENOMEM;
+  // prep_move_vma(): break KSM pages in the range, but keep VM_MERGEABLE.
+  uint32_t flags = vma.flags;
+  if (Errno e = KsmMadvise(mm, vma, old_addr, old_addr + old_len, Advice::kUnmergeable,
+                           &flags);
+      e != Errno::kOk)
+    return e;
   uint64_t new_pgoff = vma.pgoff + ((old_addr - vma.start) >> 12);
   Result<Vma*> nv = CopyVma(mm, vma, new_addr, new_len, new_pgoff);
   if (!nv.ok()) return Errno::kENOMEM;
@@ -145,11 +151,16 @@ Result<Vma*> Kernel::CopyVma(Mm& mm, Vma& vma, uint64_t addr, uint64_t len,
 bool Kernel::MoveNeedsCopy(Vma& from, uint64_t a, Vma& to, uint64_t na, Pte pte) {
   if (pte.is_swap()) {
     const SwapSlot& s = swap_.slot(pte.swp_offset());
+    if (s.ksm) return false;  // its page comes back by ksm_might_need_to_copy()
     return rmap_->MoveSwapPte(from, a, to, na, s.count,
                               s.cache ? &Frame(s.cache) : nullptr) == MoveAction::kCopy;
   }
   if (!pte.present() || pte.pfn() == kZeroPfn || !Frame(pte.pfn()).Test(PG_anon))
     return false;
+  if (Frame(pte.pfn()).Test(PG_ksm)) {
+    KsmMovePte(Frame(pte.pfn()), from, a, to, na);
+    return false;
+  }
   return rmap_->MovePte(pte.pfn(), Frame(pte.pfn()), from, a, to, na) ==
          MoveAction::kCopy;
 }

@@ -71,6 +71,7 @@ Errno Kernel::NewAnonPage(Mm& mm, Vma& vma, uint64_t addr, uint64_t content,
 void Kernel::FreePage(Pfn pfn) {
   Page& page = Frame(pfn);
   if (page.Test(PG_lru)) lru_.Del(page, pfn);
+  if (page.Test(PG_ksm)) ksm_.PageFreed(page);
   std::memset(&Frame(pfn), 0, sizeof(Page));
   free_.push_back(pfn);
   resident_--;

@@ -1,6 +1,8 @@
 // report.cc: what `maps`, `pagemap`, `expect` and `stats` see
 // (fs/proc/task_mmu.c: show_map_vma, pte_to_pagemap_entry).  Nothing here
 // changes state: no fault, no young bit, no counter.
+#include <algorithm>
+
 #include "core/kernel.h"
 
 namespace rmaplab {
@@ -65,6 +67,8 @@ std::vector<MapsEntry> Kernel::Maps(const Mm& mm) const {
   return out;
 }
 
+// Every design prints the same keys, but for swapoff_object_visits: only a
+// design with an object index (anon_inode) has that alternative at all.
 std::vector<std::pair<std::string, uint64_t>> Kernel::Stats() const {
   uint64_t vmas = 0;
   uint64_t ptes = 0;
@@ -73,8 +77,7 @@ std::vector<std::pair<std::string, uint64_t>> Kernel::Stats() const {
     ptes += mm->pt.leaf_count() * PageTable::kLeafEntries;
   }
   const RmapStats& rs = rmap_->stats();
-  // Bytes the design adds to every vm_area_struct are part of its cost.
-  return {
+  std::vector<std::pair<std::string, uint64_t>> out = {
       {"pages_resident", resident_},
       {"pages_swapped", swap_.used() - swap_.cache_index().size()},
       {"swap_slots_used", swap_.used()},
@@ -92,8 +95,10 @@ std::vector<std::pair<std::string, uint64_t>> Kernel::Stats() const {
       {"rmap_chain_entries", rs.chain_entries},
       {"rmap_fork_work", rs.fork_work},
       {"rmap_exit_work", rs.exit_work},
-      {"ksm_pages_shared", 0},
-      {"ksm_pages_sharing", 0},
+      {"ksm_pages_shared", ksm_.pages_shared()},
+      {"ksm_pages_sharing", ksm_.pages_sharing()},
+      {"ksm_pages_unshared", ksm_.pages_unshared()},
+      {"ksm_full_scans", ksm_.full_scans()},
       {"cow_copies", stats_.cow_copies},
       {"cow_reuses", stats_.cow_reuses},
       {"page_faults", stats_.page_faults},
@@ -115,6 +120,8 @@ std::vector<std::pair<std::string, uint64_t>> Kernel::Stats() const {
       {"reclaim_rmap_walk_steps", stats_.reclaim_steps},
       {"swapoff_ptes", stats_.swapoff_ptes},
       {"swapoff_pages", stats_.swapoff_pages},
+      {"swapoff_pte_slots", stats_.swapoff_pte_slots},
+
       {"oom_kills", stats_.oom_kills},
       {"pgmigrate_success", stats_.pgmigrate_success},
       {"pgmigrate_fail", stats_.pgmigrate_fail},
@@ -123,6 +130,10 @@ std::vector<std::pair<std::string, uint64_t>> Kernel::Stats() const {
       {"lru_inactive", lru_.size(Lru::kInactive)},
       {"lru_active", lru_.size(Lru::kActive)},
   };
+  if (rmap_->SwapoffByObjectVisits(0) >= 0)
+    out.emplace_back("swapoff_object_visits",
+                     std::max<int64_t>(stats_.swapoff_object_visits, 0));
+  return out;
 }
 
 }  // namespace rmaplab

@@ -59,6 +59,8 @@ class SimulatorImpl final : public Simulator {
         return Errno::kOk;
       case OpKind::kSwapoff:
         return kernel_.Swapoff();
+      case OpKind::kKsm:
+        return op.ksm_full ? kernel_.KsmFull() : kernel_.KsmScan(op.pages);
       default:
         break;
     }

@@ -23,6 +23,7 @@ struct SwapSlot {
   Pfn cache = 0;        // the swap-cache page, 0 if none
   bool used = false;
   uint64_t content = 0; // what was written out
+  bool ksm = false;     // written from a KSM page (ksm_might_need_to_copy)
 };
 
 class SwapArea {

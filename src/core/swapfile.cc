@@ -6,6 +6,8 @@
 // Invariants kept here (see swap.h): a slot lives while a PTE, a shmem
 // object or a swap-cache page holds it; a swap-cache page holds one
 // reference on its frame.
+#include <algorithm>
+
 #include "core/kernel.h"
 
 namespace rmaplab {
@@ -38,6 +40,7 @@ bool Kernel::AddToSwapCache(Pfn pfn) {
   page.Set(PG_swapcache);
   page.refcount++;
   swap_.slot(slot).cache = pfn;
+  swap_.slot(slot).ksm = page.Test(PG_ksm);
   swap_.cache_index()[pfn] = slot;
   return true;
 }
@@ -115,7 +118,12 @@ void Kernel::UnuseShmem(ShmemObject& obj) {
 // the entry was; then the swap cache is emptied.
 Errno Kernel::Swapoff() {
   swapoff_running_ = true;
+  int64_t by_object = rmap_->SwapoffByObjectVisits(swap_.used() - swap_.cache_index().size());
+  if (by_object >= 0)
+    stats_.swapoff_object_visits = std::max<int64_t>(stats_.swapoff_object_visits, 0) + by_object;
   for (auto& [pid, mmp] : procs_) {
+    // unuse_pte_range() reads every PTE slot of every page-table page.
+    stats_.swapoff_pte_slots += mmp->pt.leaf_count() * PageTable::kLeafEntries;
     Mm& mm = *mmp;
     for (auto& [start, vmap] : mm.vmas) {
       Vma& vma = *vmap;
@@ -134,6 +142,13 @@ Errno Kernel::Swapoff() {
           pfn = got.value();
           stats_.swapoff_pages++;
         }
+        if (KsmNeedsCopy(slot, pfn)) {
+          Result<Pfn> copy = KsmCopySwapPage(mm, vma, addr, pfn);
+          if (!copy.ok()) return;
+          pte = Pte::Present(copy.value(), false, false, false);
+          FreeSwapAndCache(slot);
+          return;
+        }
         Page& page = Frame(pfn);
         bool exclusive = pte.v & Pte::kSwpExclusive;
         if (!vma.anon_vma) rmap_->AnonVmaPrepare(vma, mm.Prev(vma), mm.Next(vma));
@@ -141,7 +156,7 @@ Errno Kernel::Swapoff() {
           page.Set(PG_anon);
           rmap_->AddNewAnonRmap(pfn, page, vma, addr, exclusive);
         } else {
-          rmap_->AddAnonRmap(pfn, page, vma, addr);
+          FolioAddAnonRmapPte(pfn, page, vma, addr);
         }
         if (exclusive) page.Set(PG_anon_exclusive);
         page.mapcount++;

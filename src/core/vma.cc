@@ -354,7 +354,7 @@ Errno Kernel::MadviseWalk(Mm& mm, uint64_t start, uint64_t end, Visit&& visit) {
   return unmapped;
 }
 
-// madvise_update_vma() for the fork-behaviour advice.
+// madvise_update_vma() for the fork-behaviour and KSM advice.
 Errno Kernel::MadviseFlags(Mm& mm, Vma& vma, Vma** pprev, uint64_t start,
                            uint64_t end, Advice advice) {
   uint32_t newflags = vma.flags;
@@ -368,6 +368,11 @@ Errno Kernel::MadviseFlags(Mm& mm, Vma& vma, Vma** pprev, uint64_t start,
     case Advice::kKeeponfork:
       if (!vma.is_anonymous() || (vma.flags & VM_SHARED)) return Errno::kEINVAL;
       newflags &= ~VM_WIPEONFORK;
+      break;
+    case Advice::kMergeable:
+    case Advice::kUnmergeable:
+      if (Errno e = KsmMadvise(mm, vma, start, end, advice, &newflags); e != Errno::kOk)
+        return e;
       break;
     default: return Errno::kEINVAL;
   }
@@ -395,6 +400,8 @@ Errno Kernel::Madvise(Mm& mm, uint64_t addr, uint64_t len, Advice advice) {
     case Advice::kDofork:
     case Advice::kWipeonfork:
     case Advice::kKeeponfork:
+    case Advice::kMergeable:
+    case Advice::kUnmergeable:
       return MadviseWalk(mm, addr, end, [&](Vma& vma, Vma** pprev, uint64_t s, uint64_t e) {
         return MadviseFlags(mm, vma, pprev, s, e, advice);
       });
@@ -404,11 +411,8 @@ Errno Kernel::Madvise(Mm& mm, uint64_t addr, uint64_t len, Advice advice) {
         *pprev = &vma;
         return MadvisePageout(mm, vma, s, e, advice == Advice::kPageout);
       });
-    default:
-      message_ = "madvise " + std::string(AdviceName(advice)) +
-                 " is not supported yet (needs KSM)";
-      return Errno::kENOSYS;
   }
+  return Errno::kEINVAL;
 }
 
 // --- shmem objects (mm/shmem.c, reduced to what anonymous sharing needs) ---

@@ -80,7 +80,7 @@ bool Kernel::TryToUnmap(Pfn pfn, uint64_t slot) {
   for (auto [vma, addr] : maps) {
     Pte& pte = *vma->mm->pt.Find(addr);
     if (page.Test(PG_anon)) {
-      rmap_->RemoveRmap(pfn, page, *vma, addr);
+      FolioRemoveRmapPte(pfn, page, *vma, addr);
       pte = Pte::Swap(slot, exclusive);
       swap_.slot(slot).count++;
     } else {
@@ -169,6 +169,9 @@ void Kernel::ShrinkActiveList(uint64_t nr) {
 }
 
 uint64_t Kernel::Reclaim(uint64_t nr) {
+  // swapoff is emptying the device: no anonymous page can go to swap now,
+  // so scanning would only thrash; the allocation fails and swapoff with it.
+  if (swapoff_running_) return 0;
   uint64_t reclaimed = 0;
   uint64_t budget = 2 * (lru_.size(Lru::kInactive) + lru_.size(Lru::kActive)) + 1;
   while (reclaimed < nr && budget-- > 0) {

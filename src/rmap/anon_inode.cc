@@ -27,8 +27,12 @@
 //    and a per-page back pointer, which becomes a pte_chain if fork shares
 //    it again (pte_chains.h, PG_rmap1 marks such pages).  Their cost is
 //    counted: one pte_addr_t per stray page, chain blocks when shared.
-//  - The swap cache as backing store, and swapoff: not modelled (swap is
-//    not modelled yet).
+//  - The swap cache as backing store, and swapoff.  The core swaps every
+//    design the same way (swap slots, swap cache); what the anon inode
+//    would change is swapoff: instead of scanning page tables it could visit
+//    the object's swapped offsets, but each offset's mappers must still be
+//    searched on i_mmap (every anonymous vma is a candidate).
+//    SwapoffByObjectVisits() reports that cost beside the page-table scan.
 // An offset's page lives in the object's page cache until its last
 // mapping goes; then the offset is free again.
 //
@@ -66,6 +70,10 @@ struct VmaNode {
 class AnonInode final : public ReverseMap {
  public:
   std::string_view name() const override { return "anon_inode"; }
+
+  int64_t SwapoffByObjectVisits(uint64_t swapped) const override {
+    return static_cast<int64_t>(swapped * i_mmap_.size());
+  }
 
   void AnonVmaPrepare(Vma& vma, Vma* prev, Vma* next) override {
     if (vma.anon_vma) return;

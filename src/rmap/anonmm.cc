@@ -216,7 +216,9 @@ MoveAction AnonMm::MovePte(Pfn pfn, Page& page, Vma& from, uint64_t old_addr,
     chains_.Move(pfn, {from.mm, old_addr}, {to.mm, new_addr}, stats());
     return MoveAction::kKeep;
   }
-  if (page.mapcount <= 1) {  // exclusive: the new address names it
+  // Exclusive: the new address names it.  A swap-cache page is not: swap
+  // PTEs elsewhere (a fork's) will map it back at the old address.
+  if (page.mapcount <= 1 && !page.Test(PG_swapcache)) {
     page.index = new_addr >> 12;
     return MoveAction::kKeep;
   }

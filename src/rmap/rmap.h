@@ -133,6 +133,14 @@ class ReverseMap {
     return MoveAction::kKeep;
   }
 
+  // swapoff (try_to_unuse) finds swap entries by scanning every page table
+  // of every mm, whatever the design.  A design whose anonymous memory is
+  // an object with an offset index (Rik's anon inode: "simply move the
+  // anon_memory file pages from disk into memory") could instead visit the
+  // swapped offsets and search each one's mappers; it returns the visits
+  // that would take for `swapped` entries.  -1: no such index.
+  virtual int64_t SwapoffByObjectVisits(uint64_t swapped) const { return -1; }
+
   // --- the walk (rmap_walk_anon) ---
   virtual void Walk(Pfn pfn, const Page& page, RmapOne rmap_one) = 0;
 

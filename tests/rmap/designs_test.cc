@@ -22,6 +22,15 @@ class DesignTest : public ::testing::Test {
         std::make_unique<Kernel>(CreateDesign(design), SimOptions{}));
     return *kernels_.back();
   }
+  // Maps pages [0, 4) of pid 1 rw, writes each, forks pid 2.
+  static void FourPagesThenFork(Kernel& k) {
+    Mm& mm = *k.FindMm(1);
+    ASSERT_EQ(k.Mmap(mm, P(0), 4 * kPageSize, kProtRead | kProtWrite, false),
+              Errno::kOk);
+    for (int i = 0; i < 4; ++i)
+      ASSERT_EQ(k.WritePage(mm, P(i), i + 1), Errno::kOk);
+    ASSERT_EQ(k.Fork(mm, 2), Errno::kOk);
+  }
   void TearDown() override {
     for (auto& k : kernels_) {
       Status s = CheckInvariants(*k);
@@ -83,12 +92,7 @@ TEST_F(DesignTest, AnonVmaOf2004HasNoForkChildRule) {
   for (const char* d : {"anon_vma_chain", "anon_vma", "anonmm-copy"}) {
     SCOPED_TRACE(d);
     Kernel& k = Make(d);
-    Mm& mm = *k.FindMm(1);
-    ASSERT_EQ(k.Mmap(mm, P(0), 4 * kPageSize, kProtRead | kProtWrite, false),
-              Errno::kOk);
-    for (int i = 0; i < 4; ++i)
-      ASSERT_EQ(k.WritePage(mm, P(i), i + 1), Errno::kOk);
-    ASSERT_EQ(k.Fork(mm, 2), Errno::kOk);
+    FourPagesThenFork(k);
     Mm& child = *k.FindMm(2);
     ASSERT_EQ(k.Mmap(child, P(4), 2 * kPageSize, kProtRead | kProtWrite, false),
               Errno::kOk);
@@ -214,11 +218,7 @@ TEST_F(DesignTest, AnonmmCopyWastesPagesOnMremapAfterFork) {
     SCOPED_TRACE(d);
     Kernel& k = Make(d);
     Mm& mm = *k.FindMm(1);
-    ASSERT_EQ(k.Mmap(mm, P(0), 4 * kPageSize, kProtRead | kProtWrite, false),
-              Errno::kOk);
-    for (int i = 0; i < 4; ++i)
-      ASSERT_EQ(k.WritePage(mm, P(i), i + 1), Errno::kOk);
-    ASSERT_EQ(k.Fork(mm, 2), Errno::kOk);
+    FourPagesThenFork(k);
     ASSERT_EQ(k.WritePage(mm, P(3), 44),
               Errno::kOk);  // page 3 is exclusive again
     ASSERT_EQ(k.Mremap(mm, P(0), 4 * kPageSize, 4 * kPageSize, true, P(100)),
