@@ -38,7 +38,8 @@ class Simulator {
   // invariant or oracle mismatch after the op is returned in `check`.
   virtual Errno Apply(const Op& op, std::ostream& out) = 0;
 
-  // The content oracle and the whole-state invariants, now.
+  // The whole-state invariants now, and the content oracle if the
+  // simulator was created with SimOptions::check (else it kept no record).
   virtual Status Check() = 0;
 
   // The `stats` counters, in print order.

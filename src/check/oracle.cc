@@ -10,6 +10,7 @@
 namespace rmaplab {
 
 void ContentOracle::Mmap(uint32_t pid, uint64_t addr, uint64_t len, bool shared) {
+  if (!enabled_) return;
   Cells& cells = procs_[pid];
   uint32_t oid = shared ? next_oid_++ : 0;
   for (uint64_t a = addr, i = 0; a < addr + len; a += kPageSize, ++i) {
@@ -34,6 +35,7 @@ void ContentOracle::Erase(uint32_t pid, uint64_t start, uint64_t end) {
 }
 
 void ContentOracle::Munmap(uint32_t pid, uint64_t addr, uint64_t len) {
+  if (!enabled_) return;
   Erase(pid, addr, addr + len);
 }
 
@@ -56,6 +58,7 @@ void ContentOracle::GrowLike(uint32_t pid, uint64_t from, uint64_t start,
 
 void ContentOracle::Mremap(uint32_t pid, uint64_t addr, uint64_t old_len,
                            uint64_t new_len, bool fixed, uint64_t new_addr) {
+  if (!enabled_) return;
   Cells& cells = procs_[pid];
   if (!fixed) {
     if (new_len < old_len) Erase(pid, addr + new_len, addr + old_len);
@@ -93,6 +96,7 @@ void ContentOracle::Mremap(uint32_t pid, uint64_t addr, uint64_t old_len,
 
 void ContentOracle::Madvise(uint32_t pid, uint64_t addr, uint64_t len,
                             Advice advice) {
+  if (!enabled_) return;
   Cells& cells = procs_[pid];
   for (auto it = cells.lower_bound(addr); it != cells.end() && it->first < addr + len;
        ++it) {
@@ -117,12 +121,14 @@ void ContentOracle::Madvise(uint32_t pid, uint64_t addr, uint64_t len,
 }
 
 void ContentOracle::Write(uint32_t pid, uint64_t addr, uint64_t value) {
+  if (!enabled_) return;
   Cell& c = procs_[pid][addr];
   if (c.oid) objects_[c.oid][c.pgoff] = value;
   else c.value = value;
 }
 
 void ContentOracle::Fork(uint32_t parent, uint32_t child) {
+  if (!enabled_) return;
   Cells out;
   for (const auto& [a, c] : procs_[parent]) {
     if (c.dontfork) continue;
@@ -134,11 +140,13 @@ void ContentOracle::Fork(uint32_t parent, uint32_t child) {
 }
 
 void ContentOracle::Exit(uint32_t pid) {
+  if (!enabled_) return;
   procs_.erase(pid);
   std::erase_if(pins_, [&](const PinRec& p) { return p.pid == pid; });
 }
 
 void ContentOracle::Pin(uint32_t pid, uint64_t addr, uint64_t len) {
+  if (!enabled_) return;
   Cells& cells = procs_[pid];
   for (uint64_t a = addr; a < addr + len; a += kPageSize) {
     const Cell& c = cells[a];
@@ -147,6 +155,7 @@ void ContentOracle::Pin(uint32_t pid, uint64_t addr, uint64_t len) {
 }
 
 void ContentOracle::Unpin(uint32_t pid, uint64_t addr, uint64_t len) {
+  if (!enabled_) return;
   for (uint64_t a = addr; a < addr + len; a += kPageSize) {
     for (auto it = pins_.begin(); it != pins_.end(); ++it) {
       if (it->pid == pid && it->pin_addr == a) {
@@ -159,6 +168,7 @@ void ContentOracle::Unpin(uint32_t pid, uint64_t addr, uint64_t len) {
 
 void ContentOracle::DmaWrite(uint32_t pid, uint64_t addr, uint64_t len,
                              uint64_t value) {
+  if (!enabled_) return;
   for (uint64_t a = addr; a < addr + len; a += kPageSize) {
     for (const PinRec& p : pins_) {
       if (p.pid != pid || p.pin_addr != a) continue;

@@ -32,6 +32,10 @@ class Kernel;
 
 class ContentOracle {
  public:
+  // A disabled oracle (replay without --check) records nothing, so a plain
+  // replay pays nothing per page for it.
+  explicit ContentOracle(bool enabled) : enabled_(enabled) {}
+
   void Mmap(uint32_t pid, uint64_t addr, uint64_t len, bool shared);
   void Munmap(uint32_t pid, uint64_t addr, uint64_t len);
   void Mremap(uint32_t pid, uint64_t addr, uint64_t old_len, uint64_t new_len,
@@ -73,6 +77,7 @@ class ContentOracle {
   std::unordered_map<uint32_t, std::unordered_map<uint64_t, uint64_t>> objects_;
   std::vector<PinRec> pins_;
   uint32_t next_oid_ = 1;
+  bool enabled_;
 };
 
 }  // namespace rmaplab
