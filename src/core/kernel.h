@@ -154,8 +154,9 @@ class Kernel {
   friend class KernelTestPeer;
 
   // physmem.cc
-  // A free frame; under memory pressure after direct reclaim.
-  Result<Pfn> AllocPage();
+  // A free frame, or kNoFrame; under memory pressure after direct reclaim.
+  static constexpr Pfn kNoFrame = kZeroPfn;  // never handed out
+  Pfn AllocPage();
   // A new anonymous page at (vma, addr): exclusive, on the LRU, in the rmap,
   // mapcount 1.  The caller installs the PTE.
   Errno NewAnonPage(Mm& mm, Vma& vma, uint64_t addr, uint64_t content, Pfn* out);

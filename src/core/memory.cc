@@ -122,9 +122,9 @@ Errno Kernel::ShmemFault(Mm& mm, Vma& vma, uint64_t addr, bool write, Pte& pte) 
   if (!write) ShmemFaultAround(mm, vma, addr);
   Pte entry = obj.pages.count(pgoff) ? obj.pages[pgoff] : Pte{};
   if (!entry.present()) {
-    Result<Pfn> pfn = AllocPage();
-    if (!pfn.ok()) return Errno::kENOMEM;
-    Page& page = Frame(pfn.value());
+    Pfn pfn = AllocPage();
+    if (pfn == kNoFrame) return Errno::kENOMEM;
+    Page& page = Frame(pfn);
     page.flags = PG_shmem;
     page.mapping = obj.id;
     page.index = pgoff;
@@ -135,8 +135,8 @@ Errno Kernel::ShmemFault(Mm& mm, Vma& vma, uint64_t addr, bool write, Pte& pte) 
       stats_.pswpin++;
       SwapFree(entry.swp_offset());
     }
-    lru_.AddHead(page, pfn.value(), Lru::kInactive);
-    entry = Pte::Present(pfn.value(), false, false, false);
+    lru_.AddHead(page, pfn, Lru::kInactive);
+    entry = Pte::Present(pfn, false, false, false);
     obj.pages[pgoff] = entry;
   }
   Page& page = Frame(entry.pfn());

@@ -51,10 +51,10 @@ bool Kernel::MigrateOne(Pfn old, int node) {
   if (page.refcount != expected || page.Test(PG_ksm) || page.Test(PG_locked))
     return false;
   page.Set(PG_locked);
-  Result<Pfn> got = AllocPage();
+  Pfn got = AllocPage();
   page.Clear(PG_locked);
-  if (!got.ok()) return false;
-  Pfn fresh = got.value();
+  if (got == kNoFrame) return false;
+  Pfn fresh = got;
   Page& np = Frame(fresh);
   auto maps = Mappings(old, &stats_.migrate_walks, &stats_.migrate_steps);
   bool anon = page.Test(PG_anon);

@@ -4,10 +4,11 @@
 namespace rmaplab {
 
 Vma* Mm::FindVma(uint64_t addr) const {
+  if (vmacache && vmacache->start <= addr && addr < vmacache->end) return vmacache;
   auto it = vmas.upper_bound(addr);
   if (it != vmas.begin()) {
     auto prev = std::prev(it);
-    if (prev->second->end > addr) return prev->second.get();
+    if (prev->second->end > addr) return vmacache = prev->second.get();
   }
   return it == vmas.end() ? nullptr : it->second.get();
 }

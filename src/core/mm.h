@@ -82,6 +82,10 @@ struct Mm {
   PageTable pt;
   std::vector<Pin> pins;
   bool has_pinned = false;  // MMF_HAS_PINNED: sticky once pinned
+  // The last vma FindVma returned (the old vmacache).  It stays valid while
+  // the vma lives, whatever its range becomes, because a hit is checked
+  // against the vma's current range; DetachVma clears it.
+  mutable Vma* vmacache = nullptr;
   void* rmap = nullptr;     // the design's per-mm state (anonmm, ...)
 
   // find_vma(): the first vma with end > addr, or nullptr.

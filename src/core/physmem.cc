@@ -14,6 +14,7 @@ namespace rmaplab {
 Kernel::Kernel(std::unique_ptr<ReverseMap> rmap, const SimOptions& opts)
     : rmap_(std::move(rmap)), opts_(opts), swap_(opts.swap_pages) {
   chunks_.push_back(std::make_unique<Page[]>(1u << kChunkShift));
+  lru_.Grow(1u << kChunkShift);
   frames_ = 1;  // the zero page
   auto init = std::make_unique<Mm>();
   init->pid = 1;
@@ -29,7 +30,7 @@ Kernel::~Kernel() {
 // The batch direct reclaim tries to free (SWAP_CLUSTER_MAX).
 static constexpr uint64_t kSwapClusterMax = 32;
 
-Result<Pfn> Kernel::AllocPage() {
+Pfn Kernel::AllocPage() {
   if (free_.empty() && resident_ >= opts_.mem_pages) Reclaim(kSwapClusterMax);
   Pfn pfn;
   if (!free_.empty()) {
@@ -37,11 +38,12 @@ Result<Pfn> Kernel::AllocPage() {
     free_.pop_back();
   } else {
     if (resident_ >= opts_.mem_pages || frames_ == UINT32_MAX)
-      return Status::Error("out of memory");
-    if ((frames_ >> kChunkShift) >= chunks_.size())
+      return kNoFrame;
+    if ((frames_ >> kChunkShift) >= chunks_.size()) {
       chunks_.push_back(std::make_unique<Page[]>(1u << kChunkShift));
+      lru_.Grow(static_cast<Pfn>(chunks_.size() << kChunkShift));  // links per chunk
+    }
     pfn = frames_++;
-    lru_.Grow(frames_);
   }
   resident_++;
   return pfn;
@@ -55,16 +57,16 @@ void Kernel::PutPage(Pfn pfn) {
 Errno Kernel::NewAnonPage(Mm& mm, Vma& vma, uint64_t addr, uint64_t content,
                           Pfn* out) {
   if (!vma.anon_vma) rmap_->AnonVmaPrepare(vma, mm.Prev(vma), mm.Next(vma));  // anon_vma_prepare
-  Result<Pfn> pfn = AllocPage();
-  if (!pfn.ok()) return Errno::kENOMEM;
-  Page& page = Frame(pfn.value());
+  Pfn pfn = AllocPage();
+  if (pfn == kNoFrame) return Errno::kENOMEM;
+  Page& page = Frame(pfn);
   page.flags = PG_anon | PG_anon_exclusive | PG_dirty;
   page.content = content;
-  rmap_->AddNewAnonRmap(pfn.value(), page, vma, addr, true);
+  rmap_->AddNewAnonRmap(pfn, page, vma, addr, true);
   page.mapcount = 1;
   page.refcount = 1;
-  lru_.AddHead(page, pfn.value(), Lru::kInactive);
-  *out = pfn.value();
+  lru_.AddHead(page, pfn, Lru::kInactive);
+  *out = pfn;
   return Errno::kOk;
 }
 

@@ -72,22 +72,22 @@ bool Kernel::FolioFreeSwap(Pfn pfn) {
 Result<Pfn> Kernel::ReadSwapPage(uint64_t slot, bool* fresh) {
   *fresh = false;
   if (Pfn cached = swap_.slot(slot).cache) return cached;
-  Result<Pfn> pfn = AllocPage();
-  if (!pfn.ok()) return pfn;
+  Pfn pfn = AllocPage();
+  if (pfn == kNoFrame) return Status::Error("out of memory");
   SwapSlot& s = swap_.slot(slot);
-  Page& page = Frame(pfn.value());
+  Page& page = Frame(pfn);
   page.content = s.content;
   page.flags = PG_dirty;
   stats_.pswpin++;
-  lru_.AddHead(page, pfn.value(), Lru::kInactive);
+  lru_.AddHead(page, pfn, Lru::kInactive);
   if (s.count == 1) {
     *fresh = true;
     return pfn;
   }
   page.Set(PG_swapcache);
   page.refcount = 1;
-  s.cache = pfn.value();
-  swap_.cache_index()[pfn.value()] = slot;
+  s.cache = pfn;
+  swap_.cache_index()[pfn] = slot;
   return pfn;
 }
 
@@ -96,17 +96,17 @@ void Kernel::UnuseShmem(ShmemObject& obj) {
   for (auto& [pgoff, entry] : obj.pages) {
     if (!entry.is_swap()) continue;
     stats_.swapoff_ptes++;
-    Result<Pfn> pfn = AllocPage();
-    if (!pfn.ok()) return;
+    Pfn pfn = AllocPage();
+    if (pfn == kNoFrame) return;
     uint64_t slot = entry.swp_offset();
-    Page& page = Frame(pfn.value());
+    Page& page = Frame(pfn);
     page.flags = PG_shmem | PG_dirty;  // the swap copy is freed
     page.mapping = obj.id;
     page.index = pgoff;
     page.refcount = 1;
     page.content = swap_.slot(slot).content;
-    lru_.AddHead(page, pfn.value(), Lru::kInactive);
-    entry = Pte::Present(pfn.value(), false, false, false);
+    lru_.AddHead(page, pfn, Lru::kInactive);
+    entry = Pte::Present(pfn, false, false, false);
     SwapFree(slot);
     stats_.pswpin++;
     stats_.swapoff_pages++;

@@ -40,6 +40,7 @@ Vma* Kernel::InsertVma(Mm& mm, std::unique_ptr<Vma> vma) {
 }
 
 std::unique_ptr<Vma> Kernel::DetachVma(Mm& mm, Vma& vma) {
+  if (mm.vmacache == &vma) mm.vmacache = nullptr;
   auto node = mm.vmas.extract(vma.start);
   return std::move(node.mapped());
 }
