@@ -93,3 +93,20 @@ TEST(DefaultWriteValue, MatchesSpecFormula) {
 
 }  // namespace
 }  // namespace rmaplab
+
+namespace rmaplab {
+namespace {
+
+TEST(ParseLength, AcceptsTheTraceLanguagesLengths) {
+  ASSERT_TRUE(ParseLength("64K").ok());
+  EXPECT_EQ(ParseLength("64K").value(), 65536u);
+  EXPECT_EQ(ParseLength("0x2000").value(), 8192u);
+  EXPECT_EQ(ParseLength("1G").value(), 1ULL << 30);
+  EXPECT_FALSE(ParseLength("0").ok());
+  EXPECT_FALSE(ParseLength("5K").ok());
+  EXPECT_NE(ParseLength("zz").status().message().find("expected a length"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace rmaplab

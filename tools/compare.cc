@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "options.h"
 #include "rmaplab/sim.h"
 #include "rmaplab/trace.h"
 
@@ -39,10 +40,6 @@ const std::vector<std::string> kColumns = {
     "swapoff_ptes", "swapoff_pte_slots", "swapoff_object_visits", "oom_kills",
     "wall_ms"};
 
-uint64_t ParsePages(const std::string& s) {
-  Result<Trace> t = ParseTrace("1 munmap 0x10000 " + s, "");
-  return t.ok() && !t.value().ops.empty() ? t.value().ops[0].len / kPageSize : 0;
-}
 
 struct Row {
   std::string trace, design;
@@ -110,12 +107,10 @@ int CompareCommand(const std::vector<std::string>& args) {
       std::cout << kCompareUsage;
       return 0;
     } else if ((args[i] == "--mem" || args[i] == "--swap") && i + 1 < args.size()) {
-      uint64_t pages = ParsePages(args[i + 1]);
-      if (!pages && args[i] == "--mem") {
-        std::cerr << "rmaplab compare: --mem needs a size like 64M\n";
+      bool mem = args[i] == "--mem";
+      if (!ParseSizeOption("compare", args[i], args[i + 1], !mem,
+                           mem ? &opts.mem_pages : &opts.swap_pages, std::cerr))
         return 2;
-      }
-      (args[i] == "--mem" ? opts.mem_pages : opts.swap_pages) = pages;
       ++i;
     } else if ((args[i] == "--format" || args[i] == "--design") && i + 1 < args.size()) {
       (args[i] == "--format" ? format : designs.emplace_back()) = args[i + 1];

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "native/native.h"
+#include "options.h"
 #include "rmaplab/gen.h"
 #include "rmaplab/sim.h"
 #include "rmaplab/trace.h"
@@ -47,7 +48,7 @@ constexpr const char* kReplayUsage =
     "                  default 256G, so that small traces never reclaim);\n"
     "                  below it, faults reclaim first and call the OOM killer\n"
     "                  last ('# oom-kill pid=P line=L' on standard output)\n"
-    "  --swap SIZE     swap space (default 256G)\n"
+    "  --swap SIZE     swap space (default 256G; 0 for none)\n"
     "  --numa-nodes N  NUMA nodes pages can migrate between (default 2)\n"
     "\n"
     "exit status: 0 every op succeeded; 1 an op failed (errno or EXPECT);\n"
@@ -60,13 +61,6 @@ bool WantsHelp(const std::vector<std::string>& args) {
   return false;
 }
 
-// "64M", "4096", "1G": bytes, page aligned.
-bool ParseSize(const std::string& s, uint64_t* pages) {
-  Result<Trace> t = ParseTrace("1 munmap 0x10000 " + s, "");
-  if (!t.ok() || t.value().ops.empty()) return false;
-  *pages = t.value().ops[0].len / kPageSize;
-  return true;
-}
 
 int ReplayCommand(const std::vector<std::string>& args) {
   if (WantsHelp(args)) {
@@ -100,10 +94,8 @@ int ReplayCommand(const std::vector<std::string>& args) {
       ropts.time = true;
     } else if (a == "--mem") {
       const std::string* v = value("--mem");
-      if (!v || !ParseSize(*v, &opts.mem_pages)) {
-        std::cerr << "rmaplab replay: --mem needs a size like 64M\n";
+      if (!v || !ParseSizeOption("replay", a, *v, false, &opts.mem_pages, std::cerr))
         return 2;
-      }
     } else if (a == "--numa-nodes") {
       const std::string* v = value("--numa-nodes");
       if (!v || v->empty() || v->size() > 2 ||
@@ -115,10 +107,8 @@ int ReplayCommand(const std::vector<std::string>& args) {
       opts.numa_nodes = std::stoi(*v);
     } else if (a == "--swap") {
       const std::string* v = value("--swap");
-      if (!v || !ParseSize(*v, &opts.swap_pages)) {
-        std::cerr << "rmaplab replay: --swap needs a size like 64M\n";
+      if (!v || !ParseSizeOption("replay", a, *v, true, &opts.swap_pages, std::cerr))
         return 2;
-      }
     } else if (!a.empty() && a[0] == '-') {
       std::cerr << "rmaplab replay: unknown option '" << a << "'\n" << kReplayUsage;
       return 2;

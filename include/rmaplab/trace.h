@@ -98,6 +98,10 @@ struct Trace {
 Result<Trace> ParseTrace(std::string_view text, std::string_view path);
 Result<Trace> ParseTraceFile(const std::string& path);
 
+// A length as the trace language writes it ("64K", "0x1000", "4096"):
+// non-zero and page aligned.  Command-line sizes use it too.
+Result<uint64_t> ParseLength(std::string_view text);
+
 // The value a `write` without `=VALUE` stores: the spec's splitmix formula.
 uint64_t DefaultWriteValue(uint64_t line, uint64_t pid, uint64_t addr);
 

@@ -17,31 +17,6 @@
 
 namespace rmaplab {
 
-// Every (vma, addr) mapping `pfn`, through the rmap (anon) or i_mmap.
-std::vector<std::pair<Vma*, uint64_t>> Kernel::Mappings(Pfn pfn, uint64_t* walks,
-                                                        uint64_t* steps) {
-  std::vector<std::pair<Vma*, uint64_t>> maps;
-  const Page& page = Frame(pfn);
-  if (page.Test(PG_anon)) {
-    uint64_t before = stats_.rmap_walk_steps;
-    RmapWalk(pfn, true, [&](Vma& vma, uint64_t addr, Pte&) {
-      maps.emplace_back(&vma, addr);
-      return true;
-    });
-    (*walks)++;
-    *steps += stats_.rmap_walk_steps - before;
-    return maps;
-  }
-  ShmemObject& obj = *shmem_.at(page.mapping);
-  for (Vma* vma : obj.i_mmap) {
-    if (page.index < vma->pgoff || page.index >= vma->pgoff + vma->pages()) continue;
-    uint64_t addr = vma->start + ((page.index - vma->pgoff) << 12);
-    Pte* pte = vma->mm->pt.Find(addr);
-    if (pte && pte->present() && pte->pfn() == pfn) maps.emplace_back(vma, addr);
-  }
-  return maps;
-}
-
 // Moves one page to `node`; false if something holds it that migration
 // cannot move (folio_migrate_mapping's refcount check).
 bool Kernel::MigrateOne(Pfn old, int node) {

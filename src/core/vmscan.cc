@@ -22,31 +22,43 @@ namespace {
 constexpr uint64_t kActiveBatch = 32;
 }  // namespace
 
+// rmap_walk() for the clients here and in migrate.cc: every (vma, addr)
+// mapping `pfn`, through the design's reverse map for an anonymous page
+// (KSM's for a KSM page) or the shmem object's i_mmap (rmap_walk_file).
+// Counts one walk and its steps into *walks and *steps.
+std::vector<std::pair<Vma*, uint64_t>> Kernel::Mappings(Pfn pfn, uint64_t* walks,
+                                                        uint64_t* steps) {
+  std::vector<std::pair<Vma*, uint64_t>> maps;
+  const Page& page = Frame(pfn);
+  if (page.Test(PG_anon)) {
+    uint64_t before = stats_.rmap_walk_steps;
+    RmapWalk(pfn, true, [&](Vma& vma, uint64_t addr, Pte&) {
+      maps.emplace_back(&vma, addr);
+      return true;
+    });
+    (*walks)++;
+    *steps += stats_.rmap_walk_steps - before;
+    return maps;
+  }
+  ShmemObject& obj = *shmem_.at(page.mapping);
+  for (Vma* vma : obj.i_mmap) {
+    if (page.index < vma->pgoff || page.index >= vma->pgoff + vma->pages()) continue;
+    uint64_t addr = vma->start + ((page.index - vma->pgoff) << 12);
+    Pte* pte = vma->mm->pt.Find(addr);
+    if (pte && pte->present() && pte->pfn() == pfn) maps.emplace_back(vma, addr);
+  }
+  return maps;
+}
+
 // folio_referenced(): test and clear the young bit of every PTE mapping
 // the page; returns how many were young.
 int Kernel::PageReferenced(Pfn pfn) {
   int young = 0;
-  Page& page = Frame(pfn);
-  auto visit = [&](Pte& pte) {
+  for (auto [vma, addr] : Mappings(pfn, &stats_.reclaim_walks, &stats_.reclaim_steps)) {
+    Pte& pte = *vma->mm->pt.Find(addr);
     if (pte.young()) {
       young++;
       pte.v &= ~Pte::kYoung;
-    }
-  };
-  if (page.Test(PG_anon)) {
-    uint64_t steps = stats_.rmap_walk_steps;
-    RmapWalk(pfn, true, [&](Vma&, uint64_t, Pte& pte) {
-      visit(pte);
-      return true;
-    });
-    stats_.reclaim_walks++;
-    stats_.reclaim_steps += stats_.rmap_walk_steps - steps;
-  } else if (page.Test(PG_shmem)) {
-    ShmemObject& obj = *shmem_.at(page.mapping);
-    for (Vma* vma : obj.i_mmap) {
-      if (page.index < vma->pgoff || page.index >= vma->pgoff + vma->pages()) continue;
-      Pte* pte = vma->mm->pt.Find(vma->start + ((page.index - vma->pgoff) << 12));
-      if (pte && pte->present() && pte->pfn() == pfn) visit(*pte);
     }
   }
   return young;
@@ -58,24 +70,7 @@ int Kernel::PageReferenced(Pfn pfn) {
 // change under its own walk.  Returns true if no mapping is left.
 bool Kernel::TryToUnmap(Pfn pfn, uint64_t slot) {
   Page& page = Frame(pfn);
-  std::vector<std::pair<Vma*, uint64_t>> maps;
-  if (page.Test(PG_anon)) {
-    uint64_t steps = stats_.rmap_walk_steps;
-    RmapWalk(pfn, true, [&](Vma& vma, uint64_t addr, Pte&) {
-      maps.emplace_back(&vma, addr);
-      return true;
-    });
-    stats_.reclaim_walks++;
-    stats_.reclaim_steps += stats_.rmap_walk_steps - steps;
-  } else {
-    ShmemObject& obj = *shmem_.at(page.mapping);
-    for (Vma* vma : obj.i_mmap) {
-      if (page.index < vma->pgoff || page.index >= vma->pgoff + vma->pages()) continue;
-      uint64_t addr = vma->start + ((page.index - vma->pgoff) << 12);
-      Pte* pte = vma->mm->pt.Find(addr);
-      if (pte && pte->present() && pte->pfn() == pfn) maps.emplace_back(vma, addr);
-    }
-  }
+  auto maps = Mappings(pfn, &stats_.reclaim_walks, &stats_.reclaim_steps);
   bool exclusive = page.Test(PG_anon_exclusive);
   for (auto [vma, addr] : maps) {
     Pte& pte = *vma->mm->pt.Find(addr);

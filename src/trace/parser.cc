@@ -407,6 +407,14 @@ Result<Trace> ParseTraceFile(const std::string& path) {
   return ParseTrace(ss.str(), path);
 }
 
+Result<uint64_t> ParseLength(std::string_view text) {
+  try {
+    return ParseLen(Token{text, 1});
+  } catch (const ParseError& e) {
+    return Status::Error(e.what);
+  }
+}
+
 uint64_t DefaultWriteValue(uint64_t line, uint64_t pid, uint64_t addr) {
   uint64_t z = line * 0x9E3779B97F4A7C15ULL + pid * 0xBF58476D1CE4E5B9ULL +
                (addr >> 12);
