@@ -160,6 +160,11 @@ class Kernel {
   // A new anonymous page at (vma, addr): exclusive, on the LRU, in the rmap,
   // mapcount 1.  The caller installs the PTE.
   Errno NewAnonPage(Mm& mm, Vma& vma, uint64_t addr, uint64_t content, Pfn* out);
+  // anon_vma_prepare(): the vma gets its anonymous object before its first
+  // anonymous page.
+  void AnonVmaPrepare(Mm& mm, Vma& vma) {
+    if (!vma.anon_vma) rmap_->AnonVmaPrepare(vma, mm.Prev(vma), mm.Next(vma));
+  }
   void GetPage(Pfn pfn) { Frame(pfn).refcount++; }
   void PutPage(Pfn pfn);
   void FreePage(Pfn pfn);

@@ -195,7 +195,7 @@ Errno Kernel::SwapIn(Mm& mm, Vma& vma, uint64_t addr, bool write, Pte& pte) {
   if (page.Test(PG_swapcache) && write && !page.Test(PG_ksm) && page.refcount == 2)
     FolioFreeSwap(pfn);  // should_try_to_free_swap()
   bool map_exclusive = !page.Test(PG_ksm) && (exclusive || page.refcount == 1);
-  if (!vma.anon_vma) rmap_->AnonVmaPrepare(vma, mm.Prev(vma), mm.Next(vma));
+  AnonVmaPrepare(mm, vma);
   if (!was_anon) {
     page.Set(PG_anon);
     rmap_->AddNewAnonRmap(pfn, page, vma, addr, map_exclusive);

@@ -56,7 +56,7 @@ void Kernel::PutPage(Pfn pfn) {
 
 Errno Kernel::NewAnonPage(Mm& mm, Vma& vma, uint64_t addr, uint64_t content,
                           Pfn* out) {
-  if (!vma.anon_vma) rmap_->AnonVmaPrepare(vma, mm.Prev(vma), mm.Next(vma));  // anon_vma_prepare
+  AnonVmaPrepare(mm, vma);
   Pfn pfn = AllocPage();
   if (pfn == kNoFrame) return Errno::kENOMEM;
   Page& page = Frame(pfn);

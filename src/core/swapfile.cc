@@ -151,7 +151,7 @@ Errno Kernel::Swapoff() {
         }
         Page& page = Frame(pfn);
         bool exclusive = pte.v & Pte::kSwpExclusive;
-        if (!vma.anon_vma) rmap_->AnonVmaPrepare(vma, mm.Prev(vma), mm.Next(vma));
+        AnonVmaPrepare(mm, vma);
         if (!page.Test(PG_anon)) {
           page.Set(PG_anon);
           rmap_->AddNewAnonRmap(pfn, page, vma, addr, exclusive);
