@@ -31,6 +31,7 @@
 #include "native/controller.h"
 #include "native/machine.h"
 #include "native/native.h"
+#include "native/subcommand.h"
 #include "rmaplab/sim.h"
 #include "rmaplab/trace.h"
 
@@ -347,22 +348,8 @@ int Diff(const Args& args, std::ostream& out, std::ostream& err) {
 
 int DiffCommand(const std::vector<std::string>& argv, std::ostream& out,
                 std::ostream& err) {
-  Args args;
-  std::string problem = ParseArgs(argv, &args);
-  if (args.help) {
-    out << kUsage;
-    return 0;
-  }
-  if (!problem.empty()) {
-    err << "rmaplab diff: " << problem << "\n" << kUsage;
-    return 2;
-  }
-  try {
-    return Diff(args, out, err);
-  } catch (const std::exception& e) {
-    err << "rmaplab diff: " << e.what() << '\n';
-    return 2;
-  }
+  return RunSubcommand<Args>("diff", kUsage, argv, out, err, ParseArgs,
+                             [&](const Args& args) { return Diff(args, out, err); });
 }
 
 }  // namespace rmaplab

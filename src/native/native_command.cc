@@ -8,6 +8,7 @@
 #include "native/controller.h"
 #include "native/machine.h"
 #include "native/native.h"
+#include "native/subcommand.h"
 
 namespace rmaplab {
 namespace {
@@ -99,26 +100,14 @@ int Replay(const Args& args, std::ostream& out, std::ostream& err) {
 
 int NativeCommand(const std::vector<std::string>& argv, std::ostream& out,
                   std::ostream& err) {
-  Args args;
-  std::string problem = ParseArgs(argv, &args);
-  if (args.help) {
-    out << kUsage;
-    return 0;
-  }
-  if (!problem.empty()) {
-    err << "rmaplab native: " << problem << "\n" << kUsage;
-    return 2;
-  }
-  if (std::string why = NativePreflight(); !why.empty()) {
-    err << "rmaplab native: " << why << "\n";
-    return 2;
-  }
-  try {
-    return Replay(args, out, err);
-  } catch (const std::exception& e) {
-    err << "rmaplab native: " << e.what() << '\n';
-    return 2;
-  }
+  return RunSubcommand<Args>("native", kUsage, argv, out, err, ParseArgs,
+                             [&](const Args& args) {
+                               if (std::string why = NativePreflight(); !why.empty()) {
+                                 err << "rmaplab native: " << why << "\n";
+                                 return 2;
+                               }
+                               return Replay(args, out, err);
+                             });
 }
 
 }  // namespace rmaplab
