@@ -82,18 +82,12 @@ std::string ParseArgs(const std::vector<std::string>& argv, Args* args) {
       args->keep_going = true;
     } else if (a == "--no-check") {
       args->check = false;
-    } else if (a == "--help" || a == "-h") {
-      args->help = true;
-    } else if (!a.empty() && a[0] == '-') {
-      return "unknown option " + a;
-    } else if (!args->trace_path.empty()) {
-      return "more than one trace given";
-    } else {
-      args->trace_path = a;
+    } else if (std::string bad = TakeCommonArg(a, &args->help, &args->trace_path);
+               !bad.empty()) {
+      return bad;
     }
   }
-  if (args->trace_path.empty() && !args->help) return "no trace given";
-  return "";
+  return NeedTrace(args->help, args->trace_path);
 }
 
 // One printed line and the trace line it belongs to (the last header's or

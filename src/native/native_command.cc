@@ -59,18 +59,12 @@ std::string ParseArgs(const std::vector<std::string>& argv, Args* args) {
       args->options.time = true;
     } else if (a == "--keep-going") {
       args->options.keep_going = true;
-    } else if (a == "--help" || a == "-h") {
-      args->help = true;
-    } else if (!a.empty() && a[0] == '-') {
-      return "unknown option " + a;
-    } else if (!args->trace_path.empty()) {
-      return "more than one trace given";
-    } else {
-      args->trace_path = a;
+    } else if (std::string bad = TakeCommonArg(a, &args->help, &args->trace_path);
+               !bad.empty()) {
+      return bad;
     }
   }
-  if (args->trace_path.empty() && !args->help) return "no trace given";
-  return "";
+  return NeedTrace(args->help, args->trace_path);
 }
 
 int Replay(const Args& args, std::ostream& out, std::ostream& err) {

@@ -12,6 +12,27 @@
 
 namespace rmaplab {
 
+// An argument every subcommand takes the same way: --help/-h, an unknown
+// option, or the one trace path.  Returns what is wrong, or "".
+inline std::string TakeCommonArg(const std::string& a, bool* help,
+                                 std::string* trace_path) {
+  if (a == "--help" || a == "-h") {
+    *help = true;
+  } else if (!a.empty() && a[0] == '-') {
+    return "unknown option " + a;
+  } else if (!trace_path->empty()) {
+    return "more than one trace given";
+  } else {
+    *trace_path = a;
+  }
+  return "";
+}
+
+// After the arguments: a trace is needed unless only --help was asked.
+inline std::string NeedTrace(bool help, const std::string& trace_path) {
+  return trace_path.empty() && !help ? "no trace given" : "";
+}
+
 // parse(argv, &args) returns "" or what is wrong; args.help asks for the
 // usage; run(args) does the work and returns the exit status.
 template <typename Args, typename Parse, typename Run>
