@@ -661,26 +661,6 @@ class Generator {
   std::string text_;
 };
 
-constexpr char kUsage[] =
-    R"(usage: rmaplab gen --seed S --ops N --procs P [--profile PROFILE]
-
-Prints a random, valid trace: N ops on at most P live processes, then maps
-and pagemap of every live process.  The same arguments always print the same
-trace.  Profiles: default, fork (fork/COW heavy), vma (split/merge/mremap
-heavy), pins (pin/dmawrite/dontneed heavy), swap (default plus pageout,
-cold, swapoff, migrate to node 0), all (swap plus reclaim, ksm and
-mergeable; native reclaim picks among the workers' own pages too, so it
-rarely agrees).
-)";
-
-bool ParseUint(const std::string& s, uint64_t* v) {
-  if (s.empty() || s.size() > 19) return false;
-  for (char c : s)
-    if (c < '0' || c > '9') return false;
-  *v = std::stoull(s);
-  return true;
-}
-
 }  // namespace
 
 std::vector<std::string> GenProfiles() {
@@ -697,53 +677,6 @@ Result<std::string> GenerateTrace(const GenOptions& opts) {
   }
   return Status::Error("unknown profile '" + opts.profile +
                        "' (known: default, fork, vma, pins, swap, all)");
-}
-
-int GenCommand(const std::vector<std::string>& args, std::ostream& out,
-               std::ostream& err) {
-  GenOptions opts;
-  bool have_seed = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "--help" || a == "-h") {
-      out << kUsage;
-      return 0;
-    }
-    if (i + 1 >= args.size() || (a != "--seed" && a != "--ops" &&
-                                 a != "--procs" && a != "--profile")) {
-      err << "rmaplab gen: unknown or incomplete option '" << a << "'\n" << kUsage;
-      return 2;
-    }
-    const std::string& v = args[++i];
-    uint64_t n = 0;
-    if (a == "--profile") {
-      opts.profile = v;
-      continue;
-    }
-    if (!ParseUint(v, &n) || (a != "--seed" && n > 1000000)) {
-      err << "rmaplab gen: " << a << " needs a decimal number, got '" << v << "'\n";
-      return 2;
-    }
-    if (a == "--seed") {
-      opts.seed = n;
-      have_seed = true;
-    } else if (a == "--ops") {
-      opts.ops = static_cast<int>(n);
-    } else {
-      opts.procs = static_cast<int>(n);
-    }
-  }
-  if (!have_seed) {
-    err << "rmaplab gen: --seed is required\n" << kUsage;
-    return 2;
-  }
-  Result<std::string> text = GenerateTrace(opts);
-  if (!text.ok()) {
-    err << "rmaplab gen: " << text.status().message() << '\n';
-    return 2;
-  }
-  out << text.value();
-  return 0;
 }
 
 }  // namespace rmaplab
