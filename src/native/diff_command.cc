@@ -1,7 +1,7 @@
 // diff_command.cc: `rmaplab diff TRACE`: replays one trace on the model and
 // on this machine's kernel, in this process, and compares what they print.
 //
-// The kernel is the oracle (DESIGN.md, "Correctness has two oracles"):
+// The kernel is the oracle (docs/verification.md, "rmaplab diff TRACE"):
 //  (1) `maps`, `pagemap` and `error` lines must match byte for byte, in
 //      order.
 //  (2) `stats` blocks are compared only on kComparedStats, the keys both
@@ -16,7 +16,7 @@
 //      agreement.
 //
 // Exit status: 0 agreement, 1 divergence (or the model's checker failed),
-// 2 unparsable trace, or skipped.  The command line is tools/diff.cc.
+// 2 unparsable trace, or skipped.  The command line is tools/native.cc.
 #include <unistd.h>
 
 #include <algorithm>

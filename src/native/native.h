@@ -1,6 +1,6 @@
 // native.h: the native replayer's entry points: run a trace on this
 // machine's kernel, or on the model and the kernel and compare.  The
-// command line around them is in tools/ (tools/native.cc, tools/diff.cc).
+// command line around them is in tools/ (tools/native.cc).
 #ifndef RMAPLAB_NATIVE_NATIVE_H_
 #define RMAPLAB_NATIVE_NATIVE_H_
 
