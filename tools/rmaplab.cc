@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <exception>
-#include <sstream>
 
 #include "cli.h"
 #include "options.h"
@@ -58,20 +57,14 @@ Run SetupRaw(CLI::App& app, const std::string& name, const std::string& summary,
 CLI::Option* AddSizeOption(CLI::App& app, const std::string& name,
                            uint64_t* pages, bool allow_zero,
                            const std::string& help) {
-  std::string cmd = app.get_name();
-  return app
-      .add_option_function<std::string>(
-          name,
-          [=](const std::string& value) {
-            std::ostringstream why;
-            if (!ParseSizeOption(cmd, name, value, allow_zero, pages, why)) {
-              std::string msg = why.str();
-              msg.erase(0, msg.find(": ") + 2);  // ParseSizeOption's prefix
-              while (!msg.empty() && msg.back() == '\n') msg.pop_back();
-              throw CLI::ValidationError(msg);
-            }
-          },
-          help)
+  auto parse = [=](const std::string& value) {
+    Result<uint64_t> n = ParseSizePages(value, allow_zero);
+    if (!n.ok())
+      throw CLI::ValidationError(name + " " + value + ": " +
+                                 n.status().message());
+    *pages = n.value();
+  };
+  return app.add_option_function<std::string>(name, parse, help)
       ->type_name("SIZE");
 }
 
