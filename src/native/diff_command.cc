@@ -215,6 +215,45 @@ std::string FirstUnsupported(const std::string& model_out,
   return "";
 }
 
+// The model's side under the checker, output in `model_out`.  Returns -1
+// to go on, or the exit status of a skip (2) or a failed check (1).
+int RunModel(const DiffOptions& args, const Trace& trace,
+             std::ostringstream& model_out, std::ostream& out,
+             std::ostream& err) {
+  SimOptions sopts;
+  sopts.design = args.design;
+  sopts.check = args.check;
+  Result<std::unique_ptr<Simulator>> sim = Simulator::Create(sopts);
+  if (!sim.ok()) {
+    err << "rmaplab diff: " << sim.status().message() << '\n';
+    return 2;
+  }
+  ReplayOptions ropts;
+  ropts.keep_going = args.keep_going;
+  ReplayResult model = Replay(trace, *sim.value(), model_out, ropts);
+  std::string unsupported = FirstUnsupported(model_out.str(), model);
+  if (!unsupported.empty()) {
+    err << "skipped: " << args.trace_path
+        << ": model does not support it yet: " << unsupported << '\n';
+    return 2;
+  }
+  if (!model.check.ok()) {
+    out << "CHECK FAILED: " << args.trace_path
+        << ": the model's checker failed:\n"
+        << model.check.message() << '\n';
+    return 1;
+  }
+  return -1;
+}
+
+// Why this process cannot replay natively, or "".
+std::string CannotRunNatively() {
+  if (geteuid() != 0)
+    return "native replay needs root to see /proc/kpageflags (zero, ksm) "
+           "and set up KSM and swap";
+  return NativePreflight();
+}
+
 }  // namespace
 
 int Diff(const DiffOptions& args, std::ostream& out, std::ostream& err) {
@@ -231,43 +270,13 @@ int Diff(const DiffOptions& args, std::ostream& out, std::ostream& err) {
     err << trace.status().message() << '\n';
     return 2;
   }
-
-  SimOptions sopts;
-  sopts.design = args.design;
-  sopts.check = args.check;
-  Result<std::unique_ptr<Simulator>> sim = Simulator::Create(sopts);
-  if (!sim.ok()) {
-    err << "rmaplab diff: " << sim.status().message() << '\n';
-    return 2;
-  }
-  std::ostringstream model_out;
-  ReplayOptions ropts;
-  ropts.keep_going = args.keep_going;
-  ReplayResult model = Replay(trace.value(), *sim.value(), model_out, ropts);
-  std::string unsupported = FirstUnsupported(model_out.str(), model);
-  if (!unsupported.empty()) {
-    err << "skipped: " << args.trace_path
-        << ": model does not support it yet: " << unsupported << '\n';
-    return 2;
-  }
-  if (!model.check.ok()) {
-    out << "CHECK FAILED: " << args.trace_path
-        << ": the model's checker failed:\n"
-        << model.check.message() << '\n';
-    return 1;
-  }
-  if (geteuid() != 0) {
-    err << "skipped: " << args.trace_path
-        << ": native replay needs root to see /proc/kpageflags (zero, ksm) "
-           "and set up KSM and swap\n";
-    return 2;
-  }
-
-  if (std::string why = NativePreflight(); !why.empty()) {
+  std::ostringstream model_out, kernel_out, kernel_err;
+  if (int rc = RunModel(args, trace.value(), model_out, out, err); rc >= 0)
+    return rc;
+  if (std::string why = CannotRunNatively(); !why.empty()) {
     err << "skipped: " << args.trace_path << ": " << why << '\n';
     return 2;
   }
-  std::ostringstream kernel_out, kernel_err;
   Options options;
   options.keep_going = args.keep_going;
   Result<int> native_rc =
