@@ -19,7 +19,9 @@
 namespace rmaplab {
 namespace {
 
-Status NoProcess(uint32_t pid);
+Status NoProcess(uint32_t pid) {
+  return Status::Error("no process " + std::to_string(pid));
+}
 
 class SimulatorImpl final : public Simulator {
  public:
@@ -55,7 +57,7 @@ class SimulatorImpl final : public Simulator {
     const Mm* mm = LiveMm(pid);
     if (!mm) return NoProcess(pid);
     if (addr % kPageSize || len % kPageSize || addr + len < addr)
-      return Status::Error("pagemap: range not page aligned");
+      return Status::Error("pagemap: range not page aligned, or wraps");
     return PagemapOf(*mm, addr, len);
   }
 
@@ -264,10 +266,6 @@ class SimulatorImpl final : public Simulator {
   ContentOracle oracle_;
   std::string message_;
 };
-
-Status NoProcess(uint32_t pid) {
-  return Status::Error("no process " + std::to_string(pid));
-}
 
 }  // namespace
 
