@@ -31,30 +31,15 @@ constexpr const char* kCompareUsage =
 
 // Counters at the end of the trace, then the cost of one full scan
 // (scan_*), then the wall time of the replay alone.
-const std::vector<std::string> kColumns = {"rmap_bytes",
-                                           "rmap_bytes_i386",
-                                           "page_struct_bytes_i386",
-                                           "rmap_walks",
-                                           "rmap_walk_steps",
-                                           "rmap_wasted_steps",
-                                           "rmap_lock_acquisitions",
-                                           "scan_rmap_walks",
-                                           "scan_rmap_walk_steps",
-                                           "scan_rmap_wasted_steps",
-                                           "rmap_chain_entries",
-                                           "rmap_fork_work",
-                                           "wasted_pages",
-                                           "vmas",
-                                           "cow_copies",
-                                           "pswpout",
-                                           "pgsteal",
-                                           "reclaim_rmap_walks",
-                                           "reclaim_rmap_walk_steps",
-                                           "swapoff_ptes",
-                                           "swapoff_pte_slots",
-                                           "swapoff_object_visits",
-                                           "oom_kills",
-                                           "wall_ms"};
+const std::vector<std::string> kColumns = {
+    "rmap_bytes", "rmap_bytes_i386", "page_struct_bytes_i386", "rmap_walks",
+    "rmap_walk_steps", "rmap_wasted_steps", "rmap_lock_acquisitions",
+    "scan_rmap_walks", "scan_rmap_walk_steps", "scan_rmap_wasted_steps",
+    "rmap_chain_entries", "rmap_fork_work", "wasted_pages", "vmas", "cow_copies",
+    "pswpout", "pgsteal", "reclaim_rmap_walks", "reclaim_rmap_walk_steps",
+    "swapoff_ptes", "swapoff_pte_slots", "swapoff_object_visits", "oom_kills",
+    "wall_ms"};
+
 
 struct Row {
   std::string trace, design;
@@ -71,16 +56,14 @@ Row RunOne(const Trace& trace, SimOptions opts, const std::string& design) {
   for (const Op& op : trace.ops)
     if (sim.value()->Apply(op, sink) != Errno::kOk) row.errors++;
   auto t1 = std::chrono::steady_clock::now();
-  for (const auto& [k, v] : StatsEntries(sim.value()->Stats()))
-    row.v[k] = v;  // before the scan
+  for (const auto& [k, v] : StatsEntries(sim.value()->Stats())) row.v[k] = v;  // before the scan
   sim.value()->ScanAllPages();
   for (const char* k : {"rmap_walks", "rmap_walk_steps", "rmap_wasted_steps",
                         "rmap_lock_acquisitions"})
     row.v[std::string("scan_") + k] = 0;
   for (const auto& [k, v] : StatsEntries(sim.value()->Stats()))
     if (row.v.count("scan_" + k)) row.v["scan_" + k] = v - row.v[k];
-  row.v["wall_ms"] =
-      std::chrono::duration_cast<std::chrono::milliseconds>(t1 - t0).count();
+  row.v["wall_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(t1 - t0).count();
   return row;
 }
 
@@ -91,10 +74,8 @@ void PrintTable(const std::vector<Row>& rows, std::ostream& out) {
   for (const Row& r : rows) {
     out << r.trace << ' ' << r.design;
     for (const auto& c : kColumns) {
-      if (r.v.count(c))
-        out << ' ' << r.v.at(c);
-      else
-        out << " n/a";  // the design has no such mechanism
+      if (r.v.count(c)) out << ' ' << r.v.at(c);
+      else out << " n/a";  // the design has no such mechanism
     }
     out << ' ' << r.errors << '\n';
   }
@@ -104,17 +85,13 @@ void PrintJson(const std::vector<Row>& rows, std::ostream& out) {
   out << "[\n";
   for (size_t i = 0; i < rows.size(); ++i) {
     const Row& r = rows[i];
-    out << "  {\"trace\": \"" << r.trace << "\", \"design\": \"" << r.design
-        << "\"";
+    out << "  {\"trace\": \"" << r.trace << "\", \"design\": \"" << r.design << "\"";
     for (const auto& c : kColumns) {
       out << ", \"" << c << "\": ";
-      if (r.v.count(c))
-        out << r.v.at(c);
-      else
-        out << "null";
+      if (r.v.count(c)) out << r.v.at(c);
+      else out << "null";
     }
-    out << ", \"errors\": " << r.errors << "}"
-        << (i + 1 < rows.size() ? "," : "") << "\n";
+    out << ", \"errors\": " << r.errors << "}" << (i + 1 < rows.size() ? "," : "") << "\n";
   }
   out << "]\n";
 }
@@ -129,27 +106,23 @@ int CompareCommand(const std::vector<std::string>& args) {
     if (args[i] == "--help" || args[i] == "-h") {
       std::cout << kCompareUsage;
       return 0;
-    } else if ((args[i] == "--mem" || args[i] == "--swap") &&
-               i + 1 < args.size()) {
+    } else if ((args[i] == "--mem" || args[i] == "--swap") && i + 1 < args.size()) {
       bool mem = args[i] == "--mem";
       if (!ParseSizeOption("compare", args[i], args[i + 1], !mem,
                            mem ? &opts.mem_pages : &opts.swap_pages, std::cerr))
         return 2;
       ++i;
-    } else if ((args[i] == "--format" || args[i] == "--design") &&
-               i + 1 < args.size()) {
+    } else if ((args[i] == "--format" || args[i] == "--design") && i + 1 < args.size()) {
       (args[i] == "--format" ? format : designs.emplace_back()) = args[i + 1];
       ++i;
     } else if (!args[i].empty() && args[i][0] == '-') {
-      std::cerr << "rmaplab compare: bad option '" << args[i] << "'\n"
-                << kCompareUsage;
+      std::cerr << "rmaplab compare: bad option '" << args[i] << "'\n" << kCompareUsage;
       return 2;
     } else {
       paths.push_back(args[i]);
     }
   }
-  if (paths.empty() ||
-      (format != "table" && format != "csv" && format != "json")) {
+  if (paths.empty() || (format != "table" && format != "csv" && format != "json")) {
     std::cerr << kCompareUsage;
     return 2;
   }
@@ -167,8 +140,7 @@ int CompareCommand(const std::vector<std::string>& args) {
       std::cerr << t.status().message() << "\n";
       return 2;
     }
-    for (const std::string& d : designs)
-      rows.push_back(RunOne(t.value(), opts, d));
+    for (const std::string& d : designs) rows.push_back(RunOne(t.value(), opts, d));
   }
   if (format == "json") {
     PrintJson(rows, std::cout);

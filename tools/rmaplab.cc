@@ -46,14 +46,15 @@ std::string Who(const CLI::App& app) {
 // Reports a usage error (invariant 2).
 int UsageError(const CLI::App& app, const std::string& what, Io io) {
   std::string who = Who(app);
-  *io.err << fmt::format("{}: {}\nRun '{} --help' for more information.\n", who,
-                         what, who);
+  *io.err << fmt::format("{}: {}\nRun '{} --help' for more information.\n",
+                         who, what, who);
   return 2;
 }
 
 }  // namespace
 
-Run SetupRaw(CLI::App& app, const std::string& name, const std::string& summary,
+Run SetupRaw(CLI::App& app, const std::string& name,
+             const std::string& summary,
              std::function<int(const std::vector<std::string>&)> fn) {
   CLI::App* sub = app.add_subcommand(name, summary);
   sub->prefix_command();
@@ -104,7 +105,8 @@ int Main(const std::vector<std::string>& args, Io io) {
     try {
       return runs[i]();
     } catch (const std::exception& e) {
-      *io.err << fmt::format("rmaplab {}: {}\n", subs[i]->get_name(), e.what());
+      *io.err << fmt::format("rmaplab {}: {}\n", subs[i]->get_name(),
+                             e.what());
       return 2;
     }
   }

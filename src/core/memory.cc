@@ -94,8 +94,8 @@ void Kernel::ShmemFaultAround(Mm& mm, Vma& vma, uint64_t addr) {
   uint64_t vma_pages = (vma.end - vma.start) >> kPageShift;
   uint64_t from = std::max(pte_off / kFaultAroundPages * kFaultAroundPages,
                            pte_off - std::min(pte_off, vma_off));
-  uint64_t to = std::min(
-      {from + kFaultAroundPages, kPtrsPerPte, pte_off + vma_pages - vma_off});
+  uint64_t to = std::min({from + kFaultAroundPages, kPtrsPerPte,
+                          pte_off + vma_pages - vma_off});
   uint64_t table = addr - pte_off * kPageSize;
   for (uint64_t i = from; i < to; ++i) {
     uint64_t a = table + i * kPageSize;
@@ -114,8 +114,7 @@ void Kernel::ShmemFaultAround(Mm& mm, Vma& vma, uint64_t addr) {
 
 // shmem_fault() + finish_fault(): map the object's page, allocating it or
 // reading it back from swap.
-Errno Kernel::ShmemFault(Mm& mm, Vma& vma, uint64_t addr, bool write,
-                         Pte& pte) {
+Errno Kernel::ShmemFault(Mm& mm, Vma& vma, uint64_t addr, bool write, Pte& pte) {
   ShmemObject& obj = *vma.shmem;
   uint64_t pgoff = vma.LinearPageIndex(addr);
   if (pgoff >= obj.size_pages) return Errno::kEFAULT;  // SIGBUS past i_size
@@ -149,8 +148,7 @@ Errno Kernel::ShmemFault(Mm& mm, Vma& vma, uint64_t addr, bool write,
 
 // handle_mm_fault() for one page, access already checked.  On success
 // *out is the PTE now mapping the page.
-Errno Kernel::HandleFault(Mm& mm, Vma& vma, uint64_t addr, bool write,
-                          Pte** out) {
+Errno Kernel::HandleFault(Mm& mm, Vma& vma, uint64_t addr, bool write, Pte** out) {
   Pte& pte = mm.pt.Ensure(addr);
   Errno e = Errno::kOk;
   if (pte.none()) {
@@ -191,12 +189,10 @@ Errno Kernel::SwapIn(Mm& mm, Vma& vma, uint64_t addr, bool write, Pte& pte) {
   }
   Page& page = Frame(pfn);
   GetPage(pfn);  // the fault's own reference, as in the kernel
-  bool exclusive =
-      !page.Test(PG_ksm) && (fresh || (pte.v & Pte::kSwpExclusive));
+  bool exclusive = !page.Test(PG_ksm) && (fresh || (pte.v & Pte::kSwpExclusive));
   bool was_anon = page.Test(PG_anon);
   SwapFree(slot);
-  if (page.Test(PG_swapcache) && write && !page.Test(PG_ksm) &&
-      page.refcount == 2)
+  if (page.Test(PG_swapcache) && write && !page.Test(PG_ksm) && page.refcount == 2)
     FolioFreeSwap(pfn);  // should_try_to_free_swap()
   bool map_exclusive = !page.Test(PG_ksm) && (exclusive || page.refcount == 1);
   AnonVmaPrepare(mm, vma);
@@ -251,8 +247,7 @@ void Kernel::ZapPte(Vma& vma, uint64_t addr, Pte& pte) {
 }
 
 void Kernel::ZapRange(Mm& mm, Vma& vma, uint64_t start, uint64_t end) {
-  mm.pt.ForEach(start, end,
-                [&](uint64_t addr, Pte& pte) { ZapPte(vma, addr, pte); });
+  mm.pt.ForEach(start, end, [&](uint64_t addr, Pte& pte) { ZapPte(vma, addr, pte); });
 }
 
 // copy_page_range() for a private vma with an anon_vma: share every page
@@ -279,8 +274,7 @@ Errno Kernel::CopyPageRange(Vma& dst, Vma& src) {
       return;
     }
     Page& page = Frame(pfn);
-    if (page.Test(PG_anon_exclusive) && parent_pinned &&
-        page.MaybeDmaPinned()) {
+    if (page.Test(PG_anon_exclusive) && parent_pinned && page.MaybeDmaPinned()) {
       Pfn copy;
       page.Set(PG_locked);
       err = NewAnonPage(child, dst, addr, page.content, &copy);

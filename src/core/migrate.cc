@@ -35,9 +35,8 @@ bool Kernel::MigrateOne(Pfn old, int node) {
   bool anon = page.Test(PG_anon);
   bool exclusive = page.Test(PG_anon_exclusive);
   np.content = page.content;
-  np.flags =
-      (page.flags & (PG_anon | PG_anon_exclusive | PG_dirty | PG_referenced)) |
-      (uint32_t(node) << kNodeShift);
+  np.flags = (page.flags & (PG_anon | PG_anon_exclusive | PG_dirty | PG_referenced)) |
+             (uint32_t(node) << kNodeShift);
   // try_to_migrate(): the old page leaves every PTE and the rmap.
   std::vector<Pte> bits;
   for (auto [vma, addr] : maps) {
@@ -63,23 +62,19 @@ bool Kernel::MigrateOne(Pfn old, int node) {
     np.mapping = page.mapping;
     np.index = page.index;
     np.refcount++;
-    shmem_.at(page.mapping)->pages[page.index] =
-        Pte::Present(fresh, false, false, false);
+    shmem_.at(page.mapping)->pages[page.index] = Pte::Present(fresh, false, false, false);
     page.Clear(PG_shmem);
     page.refcount--;
   }
   // remove_migration_ptes(): the new page takes every mapping back.
   for (size_t i = 0; i < maps.size(); ++i) {
     auto [vma, addr] = maps[i];
-    if (anon && i == 0)
-      rmap_->AddNewAnonRmap(fresh, np, *vma, addr, exclusive);
-    else if (anon)
-      rmap_->AddAnonRmap(fresh, np, *vma, addr);
+    if (anon && i == 0) rmap_->AddNewAnonRmap(fresh, np, *vma, addr, exclusive);
+    else if (anon) rmap_->AddAnonRmap(fresh, np, *vma, addr);
     np.mapcount++;
     np.refcount++;
     Pte& pte = *vma->mm->pt.Find(addr);
-    pte = Pte{(uint64_t{fresh} << Pte::kShift) |
-              (bits[i].v & ((1u << Pte::kShift) - 1))};
+    pte = Pte{(uint64_t{fresh} << Pte::kShift) | (bits[i].v & ((1u << Pte::kShift) - 1))};
   }
   if (anon && !maps.empty()) {
     uint64_t before = stats_.rmap_walk_steps;
@@ -109,10 +104,8 @@ Errno Kernel::MigratePages(Mm& mm, uint64_t addr, uint64_t len, int node) {
     }
     if (!pte.present()) continue;  // -ENOENT: skipped
     if (Frame(pte.pfn()).node() == node) continue;
-    if (MigrateOne(pte.pfn(), node))
-      stats_.pgmigrate_success++;
-    else
-      stats_.pgmigrate_fail++;
+    if (MigrateOne(pte.pfn(), node)) stats_.pgmigrate_success++;
+    else stats_.pgmigrate_fail++;
   }
   return efault ? Errno::kEFAULT : Errno::kOk;
 }

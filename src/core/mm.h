@@ -86,7 +86,7 @@ struct Mm {
   // the vma lives, whatever its range becomes, because a hit is checked
   // against the vma's current range; DetachVma clears it.
   mutable Vma* vmacache = nullptr;
-  void* rmap = nullptr;  // the design's per-mm state (anonmm, ...)
+  void* rmap = nullptr;     // the design's per-mm state (anonmm, ...)
 
   // find_vma(): the first vma with end > addr, or nullptr.
   Vma* FindVma(uint64_t addr) const;

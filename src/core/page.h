@@ -23,19 +23,18 @@ inline constexpr int32_t kPinBias = 1024;
 
 // Page flags (PG_*).  Bits 24..29 hold the NUMA node.
 enum PageFlags : uint32_t {
-  PG_anon = 1u << 0,       // anonymous: mapping/index belong to the rmap design
-  PG_shmem = 1u << 1,      // a shmem (shared anonymous) page-cache page
-  PG_swapcache = 1u << 2,  // in the swap cache
-  PG_ksm = 1u << 3,        // a KSM page
-  PG_lru = 1u << 4,        // on an LRU list
-  PG_active = 1u << 5,     // on the active list
+  PG_anon = 1u << 0,            // anonymous: mapping/index belong to the rmap design
+  PG_shmem = 1u << 1,           // a shmem (shared anonymous) page-cache page
+  PG_swapcache = 1u << 2,       // in the swap cache
+  PG_ksm = 1u << 3,             // a KSM page
+  PG_lru = 1u << 4,             // on an LRU list
+  PG_active = 1u << 5,          // on the active list
   PG_referenced = 1u << 6,
-  PG_anon_exclusive =
-      1u << 7,  // PageAnonExclusive: one mm may write without COW
+  PG_anon_exclusive = 1u << 7,  // PageAnonExclusive: one mm may write without COW
   PG_dirty = 1u << 8,
-  PG_rmap0 = 1u << 9,  // free for the design (e.g. PG_direct)
+  PG_rmap0 = 1u << 9,           // free for the design (e.g. PG_direct)
   PG_rmap1 = 1u << 10,
-  PG_locked = 1u << 11,  // held by a fault in progress: reclaim skips it
+  PG_locked = 1u << 11,         // held by a fault in progress: reclaim skips it
 };
 inline constexpr int kNodeShift = 24;
 inline constexpr uint32_t kNodeMask = 0x3fu << kNodeShift;
@@ -44,12 +43,12 @@ inline constexpr uint32_t kNodeMask = 0x3fu << kNodeShift;
 // PG_anon pages; for PG_shmem pages mapping is the shmem object id and index
 // the page offset in it.
 struct Page {
-  uint64_t content;  // the page's value: its first 8 bytes
-  uint64_t index;    // page->index
-  uint32_t mapping;  // page->mapping, as a handle (0 = none)
-  int32_t mapcount;  // PTEs mapping the page (Linux stores this minus one)
-  int32_t refcount;  // _refcount; 0 = free frame
-  uint32_t flags;    // PageFlags | node
+  uint64_t content;   // the page's value: its first 8 bytes
+  uint64_t index;     // page->index
+  uint32_t mapping;   // page->mapping, as a handle (0 = none)
+  int32_t mapcount;   // PTEs mapping the page (Linux stores this minus one)
+  int32_t refcount;   // _refcount; 0 = free frame
+  uint32_t flags;     // PageFlags | node
 
   bool Test(uint32_t f) const { return flags & f; }
   void Set(uint32_t f) { flags |= f; }

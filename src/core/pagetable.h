@@ -43,11 +43,7 @@ class PageTable {
 
   // Drops leaves in [start, end) whose PTEs are all none.
   void FreeEmpty(uint64_t start, uint64_t end);
-  void Clear() {
-    leaves_.clear();
-    last_key_ = ~0ULL;
-    last_ = nullptr;
-  }
+  void Clear() { leaves_.clear(); last_key_ = ~0ULL; last_ = nullptr; }
 
   size_t leaf_count() const { return leaves_.size(); }
   uint64_t bytes() const { return leaves_.size() * sizeof(Leaf); }
@@ -56,9 +52,7 @@ class PageTable {
   struct Leaf {
     Pte pte[kLeafEntries];
   };
-  static size_t Slot(uint64_t addr) {
-    return (addr >> 12) & (kLeafEntries - 1);
-  }
+  static size_t Slot(uint64_t addr) { return (addr >> 12) & (kLeafEntries - 1); }
   Leaf* FindLeaf(uint64_t key) const;
 
   std::map<uint64_t, std::unique_ptr<Leaf>> leaves_;
@@ -86,9 +80,8 @@ void PageTable::ForEach(uint64_t start, uint64_t end, Fn&& fn) {
 
 template <typename Fn>
 void PageTable::ForEach(uint64_t start, uint64_t end, Fn&& fn) const {
-  const_cast<PageTable*>(this)->ForEach(start, end, [&](uint64_t a, Pte& p) {
-    fn(a, static_cast<const Pte&>(p));
-  });
+  const_cast<PageTable*>(this)->ForEach(
+      start, end, [&](uint64_t a, Pte& p) { fn(a, static_cast<const Pte&>(p)); });
 }
 
 }  // namespace rmaplab

@@ -272,8 +272,7 @@ Status AnonVmaChain::CheckInvariants() const {
         return Status::Error("anon_vma_chain: avc not where its tree says");
       const Chain* c = static_cast<const Chain*>(avc->vma->rmap);
       if (!c || std::find(c->avcs.begin(), c->avcs.end(), avc) == c->avcs.end())
-        return Status::Error(
-            "anon_vma_chain: avc in a tree but not on its vma's chain");
+        return Status::Error("anon_vma_chain: avc in a tree but not on its vma's chain");
       if (avc->vma->anon_vma == av) active[av]++;
     }
     if (!av->tree.empty()) children[av->parent]++;
@@ -287,14 +286,13 @@ Status AnonVmaChain::CheckInvariants() const {
                            std::to_string(active[av]) + " vmas using it");
     if (av->num_children != children[av])
       return Status::Error("anon_vma_chain: num_children " +
-                           std::to_string(av->num_children) +
-                           " != " + std::to_string(children[av]));
-    int want =
-        (av->tree.empty() ? 0 : 1) + (av->root == av ? descendants[av] : 0);
+                           std::to_string(av->num_children) + " != " +
+                           std::to_string(children[av]));
+    int want = (av->tree.empty() ? 0 : 1) + (av->root == av ? descendants[av] : 0);
     if (av->refcount != want)
       return Status::Error("anon_vma_chain: refcount " +
-                           std::to_string(av->refcount) +
-                           " != " + std::to_string(want));
+                           std::to_string(av->refcount) + " != " +
+                           std::to_string(want));
   }
   return Status::Ok();
 }

@@ -123,8 +123,8 @@ class AnonMm final : public ReverseMap {
   // just moves (its swap-cache page, if any, takes the new address); a
   // shared one is copied (anonmm-copy) or left for AddAnonRmap to chain
   // when it is swapped in at the new address (anonmm-chains).
-  MoveAction MoveSwapPte(Vma&, uint64_t, Vma&, uint64_t new_addr,
-                         uint32_t count, Page* cache) override {
+  MoveAction MoveSwapPte(Vma&, uint64_t, Vma&, uint64_t new_addr, uint32_t count,
+                         Page* cache) override {
     if (count <= 1 && (!cache || cache->mapcount == 0)) {
       if (cache && cache->Test(PG_anon) && !cache->Test(PG_chained))
         cache->index = new_addr >> 12;

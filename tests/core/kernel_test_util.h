@@ -36,14 +36,11 @@ class KernelTest : public testing::TestWithParam<std::string> {
   VmaLayout LayoutOf(uint32_t pid = 1) {
     VmaLayout out;
     for (const auto& [s, v] : mm(pid).vmas)
-      out.emplace_back(
-          (v->start - kBase) / kPageSize, (v->end - kBase) / kPageSize,
-          static_cast<int64_t>(v->pgoff) - static_cast<int64_t>(kBase >> 12));
+      out.emplace_back((v->start - kBase) / kPageSize, (v->end - kBase) / kPageSize,
+                       static_cast<int64_t>(v->pgoff) - static_cast<int64_t>(kBase >> 12));
     return out;
   }
-  Pfn PfnAt(uint32_t pid, int64_t page) {
-    return mm(pid).pt.Get(P(page)).pfn();
-  }
+  Pfn PfnAt(uint32_t pid, int64_t page) { return mm(pid).pt.Get(P(page)).pfn(); }
 
   void TearDown() override {
     Status s = CheckInvariants(k_);

@@ -41,40 +41,23 @@ std::string PressureTrace(unsigned seed) {
           std::erase(live, pid);
         }
         break;
-      case 2:
-        t << pid << " read 0x" << std::hex << page << std::dec << " " << n * 4
-          << "K\n";
-        break;
-      case 3:
-        t << pid << " madvise 0x" << std::hex << page << std::dec
-          << " 8K dontneed\n";
-        break;
-      case 4:
-        t << pid << " madvise 0x" << std::hex << page << std::dec
-          << " 16K pageout\n";
-        break;
-      case 5:
-        t << "* reclaim " << 1 + rng() % 8 << "\n";
-        break;
-      case 6:
-        t << pid << " write 0x" << std::hex
-          << 0x100100000 + (rng() % 8) * kPageSize << std::dec << "\n";
-        break;
-      case 7:
-        if (rng() % 4 == 0) t << "* swapoff\n";
-        break;
+      case 2: t << pid << " read 0x" << std::hex << page << std::dec << " " << n * 4 << "K\n"; break;
+      case 3: t << pid << " madvise 0x" << std::hex << page << std::dec << " 8K dontneed\n"; break;
+      case 4: t << pid << " madvise 0x" << std::hex << page << std::dec << " 16K pageout\n"; break;
+      case 5: t << "* reclaim " << 1 + rng() % 8 << "\n"; break;
+      case 6: t << pid << " write 0x" << std::hex << 0x100100000 + (rng() % 8) * kPageSize
+                << std::dec << "\n"; break;
+      case 7: if (rng() % 4 == 0) t << "* swapoff\n"; break;
       case 9:
-        t << pid << " migrate 0x" << std::hex << page << std::dec << " 16K "
-          << rng() % 2 << "\n";
+        t << pid << " migrate 0x" << std::hex << page << std::dec << " 16K " << rng() % 2
+          << "\n";
         break;
-      case 8:  // move two pages elsewhere in the region (or fail:
-               // EINVAL/EFAULT)
+      case 8:  // move two pages elsewhere in the region (or fail: EINVAL/EFAULT)
         t << pid << " mremap 0x" << std::hex << page << " 8K 8K 0x"
           << base + (rng() % 32) * kPageSize << std::dec << "\n";
         break;
       default:
-        t << pid << " write 0x" << std::hex << page << std::dec << " " << n * 4
-          << "K\n";
+        t << pid << " write 0x" << std::hex << page << std::dec << " " << n * 4 << "K\n";
     }
   }
   for (unsigned pid : live) t << pid << " exit\n";
@@ -90,7 +73,7 @@ TEST_P(PressureTest, NothingLostNothingLeaked) {
     SimOptions opts;
     opts.design = GetParam();
     opts.check = true;
-    opts.mem_pages = 24;  // a fraction of what the processes touch
+    opts.mem_pages = 24;   // a fraction of what the processes touch
     opts.swap_pages = 4096;
     Result<std::unique_ptr<Simulator>> sim = Simulator::Create(opts);
     ASSERT_TRUE(sim.ok()) << sim.status().message();
@@ -118,13 +101,11 @@ TEST_P(PressureTest, NothingLostNothingLeaked) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(AllDesigns, PressureTest,
-                         testing::ValuesIn(DesignNames()),
+INSTANTIATE_TEST_SUITE_P(AllDesigns, PressureTest, testing::ValuesIn(DesignNames()),
                          [](const auto& info) {
                            std::string n = info.param;
                            for (char& c : n)
-                             if (!isalnum(static_cast<unsigned char>(c)))
-                               c = '_';
+                             if (!isalnum(static_cast<unsigned char>(c))) c = '_';
                            return n;
                          });
 
@@ -153,10 +134,8 @@ TEST(OomTest, KillsTheLargestAndSaysSo) {
   ReplayResult r = Replay(trace.value(), *sim.value(), out, ro);
   EXPECT_TRUE(r.check.ok()) << r.check.message();
   EXPECT_EQ(r.ops_failed, 1);  // pid 2 is gone by line 7: ESRCH
-  EXPECT_NE(out.str().find("# oom-kill pid=2 line=5"), std::string::npos)
-      << out.str();
-  EXPECT_NE(out.str().find("error line=7 op=read errno=ESRCH"),
-            std::string::npos);
+  EXPECT_NE(out.str().find("# oom-kill pid=2 line=5"), std::string::npos) << out.str();
+  EXPECT_NE(out.str().find("error line=7 op=read errno=ESRCH"), std::string::npos);
   EXPECT_EQ(out.str().find("op=expect"), std::string::npos) << out.str();
 }
 

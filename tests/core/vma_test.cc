@@ -48,8 +48,7 @@ TEST_F(VmaTest, FaultedAccountedVmaKeepsApart) {
 // child: its anon_vma chain has the parent's anon_vma); parent: merges.
 TEST_F(VmaTest, ForkChildRefusesFreshNeighbour) {
   ASSERT_EQ(k_.Mmap(mm(), P(0), 4 * kPageSize, kRW, false), Errno::kOk);
-  for (int i = 0; i < 4; ++i)
-    ASSERT_EQ(k_.WritePage(mm(), P(i), i), Errno::kOk);
+  for (int i = 0; i < 4; ++i) ASSERT_EQ(k_.WritePage(mm(), P(i), i), Errno::kOk);
   ASSERT_EQ(k_.Fork(mm(), 2), Errno::kOk);
   ASSERT_EQ(k_.Mmap(mm(2), P(4), 2 * kPageSize, kRW, false), Errno::kOk);
   EXPECT_EQ(LayoutOf(2), (VmaLayout{{0, 4, 0}, {4, 6, 4}}));
@@ -61,13 +60,10 @@ TEST_F(VmaTest, ForkChildRefusesFreshNeighbour) {
 // AA*A  ->    AA.A + Z (moved away, pgoff kept)  ->  AAAA (moved back)
 TEST_F(VmaTest, MremapAwayAndBackRemerges) {
   ASSERT_EQ(k_.Mmap(mm(), P(0), 4 * kPageSize, kRW, false), Errno::kOk);
-  for (int i = 0; i < 4; ++i)
-    ASSERT_EQ(k_.WritePage(mm(), P(i), i + 1), Errno::kOk);
-  ASSERT_EQ(k_.Mremap(mm(), P(2), kPageSize, kPageSize, true, P(100)),
-            Errno::kOk);
+  for (int i = 0; i < 4; ++i) ASSERT_EQ(k_.WritePage(mm(), P(i), i + 1), Errno::kOk);
+  ASSERT_EQ(k_.Mremap(mm(), P(2), kPageSize, kPageSize, true, P(100)), Errno::kOk);
   EXPECT_EQ(LayoutOf(), (VmaLayout{{0, 2, 0}, {3, 4, 3}, {100, 101, 2}}));
-  ASSERT_EQ(k_.Mremap(mm(), P(100), kPageSize, kPageSize, true, P(2)),
-            Errno::kOk);
+  ASSERT_EQ(k_.Mremap(mm(), P(100), kPageSize, kPageSize, true, P(2)), Errno::kOk);
   EXPECT_EQ(LayoutOf(), (VmaLayout{{0, 4, 0}}));
   uint64_t v;
   ASSERT_EQ(k_.Peek(mm(), P(2), &v), Errno::kOk);
@@ -77,8 +73,7 @@ TEST_F(VmaTest, MremapAwayAndBackRemerges) {
 // An unfaulted vma takes its pgoff from the new address (copy_vma).
 TEST_F(VmaTest, MremapOfUnfaultedVmaResetsPgoff) {
   ASSERT_EQ(k_.Mmap(mm(), P(0), 2 * kPageSize, kRW, false), Errno::kOk);
-  ASSERT_EQ(k_.Mremap(mm(), P(0), 2 * kPageSize, 2 * kPageSize, true, P(10)),
-            Errno::kOk);
+  ASSERT_EQ(k_.Mremap(mm(), P(0), 2 * kPageSize, 2 * kPageSize, true, P(10)), Errno::kOk);
   EXPECT_EQ(LayoutOf(), (VmaLayout{{10, 12, 10}}));
   ASSERT_EQ(k_.Mmap(mm(), P(12), kPageSize, kRW, false), Errno::kOk);
   EXPECT_EQ(LayoutOf(), (VmaLayout{{10, 13, 10}}));
@@ -88,8 +83,7 @@ TEST_F(VmaTest, MremapOfUnfaultedVmaResetsPgoff) {
 TEST_F(VmaTest, MremapOfFaultedVmaKeepsPgoff) {
   ASSERT_EQ(k_.Mmap(mm(), P(0), 2 * kPageSize, kRW, false), Errno::kOk);
   ASSERT_EQ(k_.WritePage(mm(), P(0), 1), Errno::kOk);
-  ASSERT_EQ(k_.Mremap(mm(), P(0), 2 * kPageSize, 2 * kPageSize, true, P(10)),
-            Errno::kOk);
+  ASSERT_EQ(k_.Mremap(mm(), P(0), 2 * kPageSize, 2 * kPageSize, true, P(10)), Errno::kOk);
   ASSERT_EQ(k_.Mmap(mm(), P(12), kPageSize, kRW, false), Errno::kOk);
   EXPECT_EQ(LayoutOf(), (VmaLayout{{10, 12, 0}, {12, 13, 12}}));
 }

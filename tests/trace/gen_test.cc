@@ -1,13 +1,12 @@
 // gen_test.cc: the trace generator is deterministic, writes traces that
 // parse, keeps to its window, and never writes an `expect` the model (under
 // the checker) finds wrong: its own picture of memory matches Linux rules.
-#include "rmaplab/gen.h"
-
 #include <gtest/gtest.h>
 
 #include <sstream>
 
 #include "cli.h"  // GenCommand
+#include "rmaplab/gen.h"
 #include "rmaplab/sim.h"
 #include "rmaplab/trace.h"
 
@@ -65,8 +64,7 @@ TEST(GenerateTrace, TracesParseStayInWindowAndExpectsHold) {
       EXPECT_TRUE(r.check.ok())
           << profile << " seed " << seed << ": " << r.check.message();
       EXPECT_EQ(out.str().find("errno=EXPECT"), std::string::npos)
-          << profile << " seed " << seed << "\n"
-          << text;
+          << profile << " seed " << seed << "\n" << text;
       EXPECT_EQ(out.str().find("errno=ENOSYS"), std::string::npos)
           << profile << " seed " << seed;
     }
@@ -79,8 +77,7 @@ TEST(GenCommand, UsageErrorsExitTwo) {
   EXPECT_EQ(GenCommand({"--seed", "x"}, out, err), 2);
   EXPECT_EQ(GenCommand({"--seed", "1", "--bogus", "2"}, out, err), 2);
   std::ostringstream ok;
-  EXPECT_EQ(GenCommand({"--seed", "1", "--ops", "5", "--procs", "2"}, ok, err),
-            0);
+  EXPECT_EQ(GenCommand({"--seed", "1", "--ops", "5", "--procs", "2"}, ok, err), 0);
   EXPECT_NE(ok.str().find("maps"), std::string::npos);
 }
 
