@@ -1,12 +1,14 @@
 # rmaplab: the two commands of the README.
 #   make run   install missing Debian packages, build, run the main job
-#   make test  build and run the whole test suite (also under ASan+UBSan)
+#   make test  build and run the whole test suite (also under ASan+UBSan);
+#              it includes clang_format (scripts/check-format) and
+#              library_example (the README's example, built from an install)
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 CMAKE_GEN  := $(shell command -v ninja >/dev/null 2>&1 && echo -G Ninja)
 
-.PHONY: all deps build run test test-fast test-asan bench clean
+.PHONY: all deps build run test test-fast test-asan bench format clean
 
 all: build
 
@@ -41,6 +43,10 @@ test-asan: deps $(ASAN_BUILD)/CMakeCache.txt
 
 bench: build
 	$(BUILD)/rmaplab_bench
+
+# Rewrites every C++ file as .clang-format says (what clang_format checks).
+format:
+	@scripts/format
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -56,12 +56,12 @@ Row RunOne(const Trace& trace, SimOptions opts, const std::string& design) {
   for (const Op& op : trace.ops)
     if (sim.value()->Apply(op, sink) != Errno::kOk) row.errors++;
   auto t1 = std::chrono::steady_clock::now();
-  for (const auto& [k, v] : sim.value()->Stats()) row.v[k] = v;  // before the scan
+  for (const auto& [k, v] : StatsEntries(sim.value()->Stats())) row.v[k] = v;  // before the scan
   sim.value()->ScanAllPages();
   for (const char* k : {"rmap_walks", "rmap_walk_steps", "rmap_wasted_steps",
                         "rmap_lock_acquisitions"})
     row.v[std::string("scan_") + k] = 0;
-  for (const auto& [k, v] : sim.value()->Stats())
+  for (const auto& [k, v] : StatsEntries(sim.value()->Stats()))
     if (row.v.count("scan_" + k)) row.v["scan_" + k] = v - row.v[k];
   row.v["wall_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(t1 - t0).count();
   return row;

@@ -11,21 +11,28 @@
 namespace rmaplab {
 
 // `--mem 64M`-style sizes, in pages.  "0" is accepted only where
-// `allow_zero` (no swap at all).  On error says why on `err`.
+// `allow_zero` (no swap at all).  The error says what is wrong with `value`.
+inline Result<uint64_t> ParseSizePages(const std::string& value,
+                                       bool allow_zero) {
+  if (allow_zero && value == "0") return uint64_t{0};
+  Result<uint64_t> len = ParseLength(value);
+  if (!len.ok()) {
+    return Status::Error(len.status().message() + " (a size like 64M)");
+  }
+  return len.value() / kPageSize;
+}
+
+// The same, for a hand parser: on error says why on `err`.
 inline bool ParseSizeOption(const std::string& cmd, const std::string& name,
                             const std::string& value, bool allow_zero,
                             uint64_t* pages, std::ostream& err) {
-  if (allow_zero && value == "0") {
-    *pages = 0;
-    return true;
-  }
-  Result<uint64_t> len = ParseLength(value);
-  if (!len.ok()) {
+  Result<uint64_t> n = ParseSizePages(value, allow_zero);
+  if (!n.ok()) {
     err << "rmaplab " << cmd << ": " << name << " " << value << ": "
-        << len.status().message() << " (a size like 64M)\n";
+        << n.status().message() << "\n";
     return false;
   }
-  *pages = len.value() / kPageSize;
+  *pages = n.value();
   return true;
 }
 

@@ -1,187 +1,117 @@
-// rmaplab.cc: the command-line tool.  Subcommands: replay, designs, native,
-// diff.  Exceptions stop here; exit statuses are documented in --help.
-#include <cstring>
-#include <iostream>
-#include <string>
-#include <vector>
+// rmaplab.cc: the `rmaplab` application: the table of subcommands, parsing,
+// --help, and the mapping of usage errors and exceptions to exit statuses
+// (invariants of cli.h).
+#include <fmt/format.h>
 
-#include "native/native.h"
+#include <algorithm>
+#include <exception>
+
+#include "cli.h"
 #include "options.h"
-#include "rmaplab/gen.h"
-#include "rmaplab/sim.h"
-#include "rmaplab/trace.h"
 
 namespace rmaplab {
 int CompareCommand(const std::vector<std::string>& args);
+
+namespace cli {
 namespace {
 
-constexpr const char* kUsage =
-    "usage: rmaplab COMMAND [ARGS]\n"
-    "\n"
-    "Linux anonymous memory in user space, with pluggable reverse maps.\n"
-    "\n"
-    "commands:\n"
-    "  replay   replay a trace on the model and print its output\n"
-    "  designs  list the reverse-map designs\n"
-    "  compare  replay traces under every design; a table of their costs\n"
-    "  native   run a trace on this machine's kernel, same output format\n"
-    "  diff     run replay and native and show the first difference\n"
-    "\n"
+// compare keeps its own parser (tools/compare.cc, helper "report"); once it
+// has a CLI11 SetupCompare, that replaces SetupCompareRaw in kCommands.
+Run SetupCompareRaw(CLI::App& app, Io io) {
+  return SetupRaw(app, "compare",
+                  "replay traces under every design; a table of their costs",
+                  CompareCommand);
+}
+
+// Every subcommand, in --help order.
+constexpr Setup kCommands[] = {
+    SetupReplay,      // tools/replay.cc
+    SetupDesigns,     // tools/replay.cc
+    SetupCompareRaw,  // tools/compare.cc, through SetupRaw
+    SetupGen,         // tools/gen.cc
+    SetupNative,      // tools/native.cc
+    SetupDiff,        // tools/native.cc
+};
+
+constexpr char kFooter[] =
     "'rmaplab COMMAND --help' tells more.  The trace language is in\n"
-    "docs/trace-format.md.\n";
+    "docs/trace-format.md.";
 
-constexpr const char* kReplayUsage =
-    "usage: rmaplab replay [OPTIONS] TRACE\n"
-    "\n"
-    "Replays TRACE on the model kernel and prints what its maps, pagemap and\n"
-    "stats ops print, and 'error line=N op=OP errno=E' for refused ops.\n"
-    "\n"
-    "options:\n"
-    "  --design NAME   reverse-map design (default anon_vma_chain; see\n"
-    "                  'rmaplab designs')\n"
-    "  --check         after every op, run the content oracle and the\n"
-    "                  whole-state invariant checker (slow: O(state) per op)\n"
-    "  --keep-going    go on after a refused op (exit status 1 at the end)\n"
-    "  --stats         print the stats counters at the end\n"
-    "  --time          per-op-kind wall time on standard error\n"
-    "  --mem SIZE      memory for anonymous and shmem pages (e.g. 64M;\n"
-    "                  default 256G, so that small traces never reclaim);\n"
-    "                  below it, faults reclaim first and call the OOM killer\n"
-    "                  last ('# oom-kill pid=P line=L' on standard output)\n"
-    "  --swap SIZE     swap space (default 256G; 0 for none)\n"
-    "  --numa-nodes N  NUMA nodes pages can migrate between (default 2)\n"
-    "\n"
-    "exit status: 0 every op succeeded; 1 an op failed (errno or EXPECT);\n"
-    "2 bad usage or a trace that does not parse (FILE:LINE:COLUMN: ...);\n"
-    "3 the checker found a broken invariant or lost data.\n";
-
-bool WantsHelp(const std::vector<std::string>& args) {
-  for (const std::string& a : args)
-    if (a == "--help" || a == "-h") return true;
-  return false;
+// The name of the subcommand the error is about, as "rmaplab CMD".
+std::string Who(const CLI::App& app) {
+  std::vector<CLI::App*> chosen = app.get_subcommands();
+  return chosen.empty() ? "rmaplab" : "rmaplab " + chosen[0]->get_name();
 }
 
-
-int ReplayCommand(const std::vector<std::string>& args) {
-  if (WantsHelp(args)) {
-    std::cout << kReplayUsage;
-    return 0;
-  }
-  SimOptions opts;
-  ReplayOptions ropts;
-  bool check = false, stats = false;
-  std::string path;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto value = [&](const char* name) -> const std::string* {
-      if (i + 1 >= args.size()) {
-        std::cerr << "rmaplab replay: " << name << " needs a value\n";
-        return nullptr;
-      }
-      return &args[++i];
-    };
-    if (a == "--design") {
-      const std::string* v = value("--design");
-      if (!v) return 2;
-      opts.design = *v;
-    } else if (a == "--check") {
-      check = true;
-    } else if (a == "--keep-going") {
-      ropts.keep_going = true;
-    } else if (a == "--stats") {
-      stats = true;
-    } else if (a == "--time") {
-      ropts.time = true;
-    } else if (a == "--mem") {
-      const std::string* v = value("--mem");
-      if (!v || !ParseSizeOption("replay", a, *v, false, &opts.mem_pages, std::cerr))
-        return 2;
-    } else if (a == "--numa-nodes") {
-      const std::string* v = value("--numa-nodes");
-      if (!v || v->empty() || v->size() > 2 ||
-          v->find_first_not_of("0123456789") != std::string::npos ||
-          std::stoi(*v) < 1 || std::stoi(*v) > 64) {
-        std::cerr << "rmaplab replay: --numa-nodes needs a number 1..64\n";
-        return 2;
-      }
-      opts.numa_nodes = std::stoi(*v);
-    } else if (a == "--swap") {
-      const std::string* v = value("--swap");
-      if (!v || !ParseSizeOption("replay", a, *v, true, &opts.swap_pages, std::cerr))
-        return 2;
-    } else if (!a.empty() && a[0] == '-') {
-      std::cerr << "rmaplab replay: unknown option '" << a << "'\n" << kReplayUsage;
-      return 2;
-    } else if (path.empty()) {
-      path = a;
-    } else {
-      std::cerr << "rmaplab replay: more than one trace given\n";
-      return 2;
-    }
-  }
-  if (path.empty()) {
-    std::cerr << "rmaplab replay: no trace given\n" << kReplayUsage;
-    return 2;
-  }
-  opts.check = check;
-  Result<std::unique_ptr<Simulator>> sim = Simulator::Create(opts);
-  if (!sim.ok()) {
-    std::cerr << "rmaplab replay: " << sim.status().message() << "\n";
-    return 2;
-  }
-  Result<Trace> trace = ParseTraceFile(path);
-  if (!trace.ok()) {
-    std::cerr << trace.status().message() << "\n";
-    return 2;
-  }
-  int rc = Replay(trace.value(), *sim.value(), ropts, check, std::cout, std::cerr);
-  if (stats && rc != 3) {
-    std::cout << "# stats design=" << opts.design << " end\n";
-    for (const auto& [k, v] : sim.value()->Stats()) std::cout << k << ' ' << v << '\n';
-  }
-  return rc;
-}
-
-int DesignsCommand(const std::vector<std::string>& args) {
-  if (WantsHelp(args)) {
-    std::cout << "usage: rmaplab designs\n\nLists the reverse-map designs, one a line: "
-                 "NAME  summary.\n";
-    return 0;
-  }
-  for (const std::string& n : DesignNames())
-    std::cout << n << "  " << DesignSummary(n) << "\n";
-  return 0;
-}
-
-int Main(int argc, char** argv) {
-  if (argc < 2) {
-    std::cerr << kUsage;
-    return 2;
-  }
-  std::string cmd = argv[1];
-  std::vector<std::string> args(argv + 2, argv + argc);
-  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
-    std::cout << kUsage;
-    return 0;
-  }
-  if (cmd == "replay") return ReplayCommand(args);
-  if (cmd == "designs") return DesignsCommand(args);
-  if (cmd == "compare") return CompareCommand(args);
-  if (cmd == "native") return NativeCommand(args, std::cout, std::cerr);
-  if (cmd == "diff") return DiffCommand(args, std::cout, std::cerr);
-  if (cmd == "gen") return GenCommand(args, std::cout, std::cerr);
-  std::cerr << "rmaplab: unknown command '" << cmd << "'\n" << kUsage;
+// Reports a usage error (invariant 2).
+int UsageError(const CLI::App& app, const std::string& what, Io io) {
+  std::string who = Who(app);
+  *io.err << fmt::format("{}: {}\nRun '{} --help' for more information.\n",
+                         who, what, who);
   return 2;
 }
 
 }  // namespace
-}  // namespace rmaplab
 
-int main(int argc, char** argv) {
-  try {
-    return rmaplab::Main(argc, argv);
-  } catch (const std::exception& e) {
-    std::cerr << "rmaplab: " << e.what() << "\n";
+Run SetupRaw(CLI::App& app, const std::string& name,
+             const std::string& summary,
+             std::function<int(const std::vector<std::string>&)> fn) {
+  CLI::App* sub = app.add_subcommand(name, summary);
+  sub->prefix_command();
+  sub->set_help_flag();  // --help goes to `fn`
+  return [sub, fn] { return fn(sub->remaining()); };
+}
+
+CLI::Option* AddSizeOption(CLI::App& app, const std::string& name,
+                           uint64_t* pages, bool allow_zero,
+                           const std::string& help) {
+  auto parse = [=](const std::string& value) {
+    Result<uint64_t> n = ParseSizePages(value, allow_zero);
+    if (!n.ok())
+      throw CLI::ValidationError(name + " " + value + ": " +
+                                 n.status().message());
+    *pages = n.value();
+  };
+  return app.add_option_function<std::string>(name, parse, help)
+      ->type_name("SIZE");
+}
+
+int Main(const std::vector<std::string>& args, Io io) {
+  CLI::App app(
+      "Linux anonymous memory in user space, with pluggable reverse maps.",
+      "rmaplab");
+  app.require_subcommand(1);
+  app.footer(kFooter);
+  std::vector<Run> runs;
+  for (Setup setup : kCommands) runs.push_back(setup(app, io));
+  std::vector<CLI::App*> subs =
+      app.get_subcommands([](CLI::App*) { return true; });
+  if (args.empty()) {
+    *io.err << app.help();
     return 2;
   }
+  if (!args[0].empty() && args[0][0] != '-' &&
+      std::none_of(subs.begin(), subs.end(),
+                   [&](CLI::App* s) { return s->check_name(args[0]); }))
+    return UsageError(app, "unknown command '" + args[0] + "'", io);
+  try {
+    app.parse(std::vector<std::string>(args.rbegin(), args.rend()));
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e, *io.out, *io.err);
+    return UsageError(app, e.what(), io);
+  }
+  for (size_t i = 0; i < subs.size(); ++i) {
+    if (!subs[i]->parsed()) continue;
+    try {
+      return runs[i]();
+    } catch (const std::exception& e) {
+      *io.err << fmt::format("rmaplab {}: {}\n", subs[i]->get_name(),
+                             e.what());
+      return 2;
+    }
+  }
+  return 2;  // unreachable: require_subcommand(1)
 }
+
+}  // namespace cli
+}  // namespace rmaplab

@@ -22,7 +22,6 @@
 #define RMAPLAB_GEN_H_
 
 #include <cstdint>
-#include <iosfwd>
 #include <string>
 #include <vector>
 
@@ -44,12 +43,6 @@ std::vector<std::string> GenProfiles();
 
 // The trace text, or an error for bad options.
 Result<std::string> GenerateTrace(const GenOptions& opts);
-
-// `rmaplab gen --seed S --ops N --procs P [--profile PROFILE]`; `args`
-// excludes the subcommand name.  Returns the exit status (0, or 2 for bad
-// usage).
-int GenCommand(const std::vector<std::string>& args, std::ostream& out,
-               std::ostream& err);
 
 }  // namespace rmaplab
 

@@ -1,4 +1,4 @@
-// output.h: the printed forms of spec/trace-format.md ("Output", "Errors").
+// output.h: the printed forms of docs/trace-format.md ("Output", "Errors").
 //
 // Shared by the simulator and the native replayer so that both print
 // byte-identical lines for identical state.
@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "rmaplab/stats.h"
 #include "rmaplab/status.h"
 #include "rmaplab/trace.h"
 
@@ -44,6 +45,9 @@ void PrintMaps(std::ostream& out, uint32_t pid, int line,
                const std::vector<MapsEntry>& vmas);
 void PrintPagemap(std::ostream& out, uint32_t pid, int line,
                   const std::vector<PagemapEntry>& pages);
+// "# stats line=N", then "NAME VALUE" for each counter (kStatFields order).
+void PrintStats(std::ostream& out, int line, const Stats& stats);
+// The same for a subset of the counters (the native replayer's), in order.
 void PrintStats(std::ostream& out, int line,
                 const std::vector<std::pair<std::string, uint64_t>>& kv);
 // "error line=N op=OP errno=ENAME"

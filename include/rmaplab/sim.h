@@ -1,5 +1,6 @@
 // sim.h: the simulator's public face: build a model kernel with one
-// reverse-map design, apply trace ops to it, read its counters, check it.
+// reverse-map design, apply trace ops to it, read its counters, maps and
+// pagemap as values, check it.
 //
 // Thread-safety: a Simulator is not thread-safe; use one per thread.
 #ifndef RMAPLAB_SIM_H_
@@ -12,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "rmaplab/output.h"
+#include "rmaplab/stats.h"
 #include "rmaplab/status.h"
 #include "rmaplab/trace.h"
 
@@ -38,18 +41,25 @@ class Simulator {
   static Result<std::unique_ptr<Simulator>> Create(const SimOptions& opts);
   virtual ~Simulator() = default;
 
-  // Applies one op, printing what it prints (maps, pagemap, stats) to `out`.
-  // Returns kOk or the errno Linux would give; prints nothing for an error
-  // (the caller prints the spec's error line).  With opts.check, a broken
-  // invariant or oracle mismatch after the op is returned in `check`.
+  virtual const SimOptions& options() const = 0;
+
+  // Applies one op, printing what it prints (maps, pagemap, stats, oom-kill
+  // notes) to `out`.  Returns kOk or the errno Linux would give; prints
+  // nothing for an error (the caller prints the spec's error line).
   virtual Errno Apply(const Op& op, std::ostream& out) = 0;
 
   // The whole-state invariants now, and the content oracle if the
   // simulator was created with SimOptions::check (else it kept no record).
   virtual Status Check() = 0;
 
-  // The `stats` counters, in print order.
-  virtual std::vector<std::pair<std::string, uint64_t>> Stats() const = 0;
+  // The `stats` counters now.
+  virtual rmaplab::Stats Stats() const = 0;
+  // What `PID maps` prints, as values; an error if PID is not alive.
+  virtual Result<std::vector<MapsEntry>> Maps(uint32_t pid) const = 0;
+  // What `PID pagemap ADDR LEN` prints: one entry per page of
+  // [addr, addr + len); an error if PID is not alive.
+  virtual Result<std::vector<PagemapEntry>> Pagemap(uint32_t pid, uint64_t addr,
+                                                    uint64_t len) const = 0;
 
   // Walks the reverse map of every mapped anonymous page once, counting
   // into rmap_walks / rmap_walk_steps / rmap_wasted_steps: what one pass of
@@ -66,16 +76,37 @@ std::vector<std::string> DesignNames();
 std::string DesignSummary(const std::string& name);
 
 struct ReplayOptions {
-  bool keep_going = false;
-  bool time = false;  // per-op-kind wall time on stderr at the end
+  bool keep_going = false;  // go on after a refused op
+  bool time = false;        // measure wall time per op kind
 };
 
-// Replays `trace` on `sim`: the `rmaplab replay` command.  Returns the exit
-// status: 0 all ops succeeded, 1 an op failed (errno or EXPECT), 3 the
-// checker found a broken invariant (message on `err`).
-// With `check`, Check() runs after every op.
-int Replay(const Trace& trace, Simulator& sim, const ReplayOptions& opts,
-           bool check, std::ostream& out, std::ostream& err);
+// Wall time spent in Simulator::Apply for one op kind.
+struct OpKindTime {
+  OpKind kind = OpKind::kStats;
+  uint64_t count = 0;
+  double total_us = 0;
+};
+
+// What a replay did, besides what it printed.
+struct ReplayResult {
+  int ops_run = 0;     // ops applied, refused ones included
+  int ops_failed = 0;  // ops refused with an errno or EXPECT
+  // "FILE:LINE: why" for every op refused with ENOSYS.
+  std::vector<std::string> unsupported;
+  // The first broken invariant or lost value, "FILE:LINE: check failed
+  // after 'OP': ..."; the replay stopped there.
+  Status check;
+  std::vector<OpKindTime> times;  // with ReplayOptions::time, by kind
+
+  bool ok() const { return ops_failed == 0 && check.ok(); }
+};
+
+// Replays `trace` on `sim`, printing each op's output and the spec's
+// "error line=N op=OP errno=E" for a refused op to `out`.  Stops after the
+// first refused op unless opts.keep_going, and at the first failed check
+// when `sim` was created with SimOptions::check (Check() after every op).
+ReplayResult Replay(const Trace& trace, Simulator& sim, std::ostream& out,
+                    const ReplayOptions& opts = {});
 
 }  // namespace rmaplab
 

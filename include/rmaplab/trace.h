@@ -1,4 +1,4 @@
-// trace.h: the trace language of ../shared/spec/trace-format.md, version 1.
+// trace.h: the trace language of docs/trace-format.md.
 //
 // A Trace is a list of Ops, one per non-blank, non-comment line.  Parsing
 // checks everything the language itself forbids (unknown op, bad number,

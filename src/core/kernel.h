@@ -3,9 +3,8 @@
 //
 // The code is split like mm/: vma.cc (mm/vma.c, mm/mmap.c, mm/mprotect.c,
 // mm/madvise.c), memory.cc (mm/memory.c: faults, zap, fork copy),
-// mremap.cc (mm/mremap.c), fork.cc (kernel/fork.c, kernel/exit.c),
-// gup.cc (mm/gup.c pins), report.cc (maps, pagemap, stats), ksm.cc
-// (mm/ksm.c).
+// mremap.cc (mm/mremap.c), fork.cc (kernel/fork.c, kernel/exit.c and the
+// mm/gup.c pins), report.cc (maps, pagemap, stats), ksm.cc (mm/ksm.c).
 //
 // Invariants (checked by CheckInvariants() in check/invariants.cc):
 //  (1) the page, Mm and shmem invariants of page.h and mm.h;
@@ -31,6 +30,7 @@
 #include "rmap/rmap.h"
 #include "rmaplab/output.h"
 #include "rmaplab/sim.h"
+#include "rmaplab/stats.h"
 #include "rmaplab/status.h"
 #include "rmaplab/trace.h"
 
@@ -126,7 +126,7 @@ class Kernel {
   Errno Peek(const Mm& mm, uint64_t addr, uint64_t* value) const;
   PagemapEntry PagemapOf(const Mm& mm, uint64_t addr) const;
   std::vector<MapsEntry> Maps(const Mm& mm) const;
-  std::vector<std::pair<std::string, uint64_t>> Stats() const;
+  rmaplab::Stats Stats() const;
 
   // --- the reverse map, for its clients and the checker ---
   // Walks the mappings of anonymous page `pfn`; fn(vma, addr, pte) is

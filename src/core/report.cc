@@ -67,73 +67,66 @@ std::vector<MapsEntry> Kernel::Maps(const Mm& mm) const {
   return out;
 }
 
-// Every design prints the same keys, but for swapoff_object_visits: only a
+// Every design has the same counters, but for swapoff_object_visits: only a
 // design with an object index (anon_inode) has that alternative at all.
-std::vector<std::pair<std::string, uint64_t>> Kernel::Stats() const {
-  uint64_t vmas = 0;
-  uint64_t ptes = 0;
+Stats Kernel::Stats() const {
+  rmaplab::Stats s;
   for (const auto& [pid, mm] : procs_) {
-    vmas += mm->vmas.size();
-    ptes += mm->pt.leaf_count() * PageTable::kLeafEntries;
+    s.vmas += mm->vmas.size();
+    s.pte_slots += mm->pt.leaf_count() * PageTable::kLeafEntries;
   }
   const RmapStats& rs = rmap_->stats();
-  std::vector<std::pair<std::string, uint64_t>> out = {
-      {"pages_resident", resident_},
-      {"pages_swapped", swap_.used() - swap_.cache_index().size()},
-      {"swap_slots_used", swap_.used()},
-      {"vmas", vmas},
-      {"processes", procs_.size()},
-      {"rmap_bytes", rmap_->MetadataBytes(Layout::kX86_64)},
-      {"rmap_bytes_i386", rmap_->MetadataBytes(Layout::kI386)},
-      // struct page under the design, i386 (seed 001's 48-byte baseline).
-      {"page_struct_bytes_i386",
-       static_cast<uint64_t>(48 + rmap_->PageBytesDelta(Layout::kI386))},
-      {"rmap_walks", stats_.rmap_walks},
-      {"rmap_walk_steps", stats_.rmap_walk_steps},
-      {"rmap_wasted_steps", rs.wasted_steps},
-      {"rmap_lock_acquisitions", rs.lock_acquisitions},
-      {"rmap_chain_entries", rs.chain_entries},
-      {"rmap_fork_work", rs.fork_work},
-      {"rmap_exit_work", rs.exit_work},
-      {"ksm_pages_shared", ksm_.pages_shared()},
-      {"ksm_pages_sharing", ksm_.pages_sharing()},
-      {"ksm_pages_unshared", ksm_.pages_unshared()},
-      {"ksm_full_scans", ksm_.full_scans()},
-      {"cow_copies", stats_.cow_copies},
-      {"cow_reuses", stats_.cow_reuses},
-      {"page_faults", stats_.page_faults},
-      {"zero_page_maps", stats_.zero_page_maps},
-      {"wasted_pages", stats_.wasted_pages},
-      {"fork_ptes", stats_.fork_ptes},
-      {"fork_copies", stats_.fork_copies},
-      {"forks", stats_.forks},
-      {"exits", stats_.exits},
-      {"vma_merges", stats_.vma_merges},
-      {"vma_splits", stats_.vma_splits},
-      {"pte_slots", ptes},
-      {"pswpin", stats_.pswpin},
-      {"pswpout", stats_.pswpout},
-      {"pgscan", stats_.pgscan},
-      {"pgsteal", stats_.pgsteal},
-      {"pgactivate", stats_.pgactivate},
-      {"reclaim_rmap_walks", stats_.reclaim_walks},
-      {"reclaim_rmap_walk_steps", stats_.reclaim_steps},
-      {"swapoff_ptes", stats_.swapoff_ptes},
-      {"swapoff_pages", stats_.swapoff_pages},
-      {"swapoff_pte_slots", stats_.swapoff_pte_slots},
-
-      {"oom_kills", stats_.oom_kills},
-      {"pgmigrate_success", stats_.pgmigrate_success},
-      {"pgmigrate_fail", stats_.pgmigrate_fail},
-      {"migrate_rmap_walks", stats_.migrate_walks},
-      {"migrate_rmap_walk_steps", stats_.migrate_steps},
-      {"lru_inactive", lru_.size(Lru::kInactive)},
-      {"lru_active", lru_.size(Lru::kActive)},
-  };
+  s.pages_resident = resident_;
+  s.pages_swapped = swap_.used() - swap_.cache_index().size();
+  s.swap_slots_used = swap_.used();
+  s.processes = procs_.size();
+  s.rmap_bytes = rmap_->MetadataBytes(Layout::kX86_64);
+  s.rmap_bytes_i386 = rmap_->MetadataBytes(Layout::kI386);
+  // struct page under the design, i386 (seed 001's 48-byte baseline).
+  s.page_struct_bytes_i386 =
+      static_cast<uint64_t>(48 + rmap_->PageBytesDelta(Layout::kI386));
+  s.rmap_walks = stats_.rmap_walks;
+  s.rmap_walk_steps = stats_.rmap_walk_steps;
+  s.rmap_wasted_steps = rs.wasted_steps;
+  s.rmap_lock_acquisitions = rs.lock_acquisitions;
+  s.rmap_chain_entries = rs.chain_entries;
+  s.rmap_fork_work = rs.fork_work;
+  s.rmap_exit_work = rs.exit_work;
+  s.ksm_pages_shared = ksm_.pages_shared();
+  s.ksm_pages_sharing = ksm_.pages_sharing();
+  s.ksm_pages_unshared = ksm_.pages_unshared();
+  s.ksm_full_scans = ksm_.full_scans();
+  s.cow_copies = stats_.cow_copies;
+  s.cow_reuses = stats_.cow_reuses;
+  s.page_faults = stats_.page_faults;
+  s.zero_page_maps = stats_.zero_page_maps;
+  s.wasted_pages = stats_.wasted_pages;
+  s.fork_ptes = stats_.fork_ptes;
+  s.fork_copies = stats_.fork_copies;
+  s.forks = stats_.forks;
+  s.exits = stats_.exits;
+  s.vma_merges = stats_.vma_merges;
+  s.vma_splits = stats_.vma_splits;
+  s.pswpin = stats_.pswpin;
+  s.pswpout = stats_.pswpout;
+  s.pgscan = stats_.pgscan;
+  s.pgsteal = stats_.pgsteal;
+  s.pgactivate = stats_.pgactivate;
+  s.reclaim_rmap_walks = stats_.reclaim_walks;
+  s.reclaim_rmap_walk_steps = stats_.reclaim_steps;
+  s.swapoff_ptes = stats_.swapoff_ptes;
+  s.swapoff_pages = stats_.swapoff_pages;
+  s.swapoff_pte_slots = stats_.swapoff_pte_slots;
+  s.oom_kills = stats_.oom_kills;
+  s.pgmigrate_success = stats_.pgmigrate_success;
+  s.pgmigrate_fail = stats_.pgmigrate_fail;
+  s.migrate_rmap_walks = stats_.migrate_walks;
+  s.migrate_rmap_walk_steps = stats_.migrate_steps;
+  s.lru_inactive = lru_.size(Lru::kInactive);
+  s.lru_active = lru_.size(Lru::kActive);
   if (rmap_->SwapoffByObjectVisits(0) >= 0)
-    out.emplace_back("swapoff_object_visits",
-                     std::max<int64_t>(stats_.swapoff_object_visits, 0));
-  return out;
+    s.swapoff_object_visits = std::max<int64_t>(stats_.swapoff_object_visits, 0);
+  return s;
 }
 
 }  // namespace rmaplab

@@ -1,9 +1,11 @@
 // simulator.cc: trace ops onto the model kernel, with the content oracle and
 // the invariant checker after every op when asked (`--check`).
 //
-// Invariant: the oracle is told of an op's effect only when the model
-// reports it done (per page for read/write/pin), so a refused op changes
-// neither.
+// Invariants:
+//  (1) the oracle is told of an op's effect only when the model reports it
+//      done (per page for read/write/pin), so a refused op changes neither;
+//  (2) Stats(), Maps() and Pagemap() change nothing (no fault, no young
+//      bit, no counter), like `stats`, `maps` and `pagemap`.
 #include <chrono>
 #include <map>
 #include <ostream>
@@ -16,6 +18,10 @@
 
 namespace rmaplab {
 namespace {
+
+Status NoProcess(uint32_t pid) {
+  return Status::Error("no process " + std::to_string(pid));
+}
 
 class SimulatorImpl final : public Simulator {
  public:
@@ -35,8 +41,23 @@ class SimulatorImpl final : public Simulator {
     return opts_.check ? oracle_.Check(kernel_) : Status::Ok();
   }
 
-  std::vector<std::pair<std::string, uint64_t>> Stats() const override {
-    return kernel_.Stats();
+  const SimOptions& options() const override { return opts_; }
+
+  rmaplab::Stats Stats() const override { return kernel_.Stats(); }
+
+  Result<std::vector<MapsEntry>> Maps(uint32_t pid) const override {
+    const Mm* mm = LiveMm(pid);
+    if (!mm) return NoProcess(pid);
+    return kernel_.Maps(*mm);
+  }
+
+  Result<std::vector<PagemapEntry>> Pagemap(uint32_t pid, uint64_t addr,
+                                            uint64_t len) const override {
+    const Mm* mm = LiveMm(pid);
+    if (!mm) return NoProcess(pid);
+    if (addr % kPageSize || len % kPageSize || addr + len < addr)
+      return Status::Error("pagemap: range not page aligned, or wraps");
+    return PagemapOf(*mm, addr, len);
   }
 
   const std::string& last_message() const override { return message_; }
@@ -106,83 +127,127 @@ class SimulatorImpl final : public Simulator {
   Errno ApplyProcess(const Op& op, std::ostream& out) {
     Mm* mm = kernel_.FindMm(op.pid);
     if (!mm) return Errno::kESRCH;
-    uint32_t pid = op.pid;
-    Errno e = Errno::kOk;
     switch (op.kind) {
-      case OpKind::kMmap:
-        e = kernel_.Mmap(*mm, op.addr, op.len, op.prot, op.shared);
-        if (e == Errno::kOk) oracle_.Mmap(pid, op.addr, op.len, op.shared);
+      case OpKind::kMmap: case OpKind::kMunmap: case OpKind::kMprotect:
+      case OpKind::kMremap: case OpKind::kMadvise:
+        return ApplyVmaOp(op, *mm);
+      case OpKind::kRead: case OpKind::kWrite: case OpKind::kExpect:
+        return ApplyAccess(op, *mm, out);
+      case OpKind::kPin: case OpKind::kUnpin: case OpKind::kDmaWrite:
+        return ApplyPinOp(op, *mm, out);
+      case OpKind::kFork: {
+        Errno e = kernel_.Fork(*mm, op.child);
+        if (e == Errno::kOk) oracle_.Fork(op.pid, op.child);
         return e;
-      case OpKind::kMunmap:
-        e = kernel_.Munmap(*mm, op.addr, op.len);
-        if (e == Errno::kOk) oracle_.Munmap(pid, op.addr, op.len);
-        return e;
-      case OpKind::kMprotect:
-        return kernel_.Mprotect(*mm, op.addr, op.len, op.prot);
-      case OpKind::kMremap:
-        e = kernel_.Mremap(*mm, op.addr, op.len, op.new_len, op.has_new_addr,
-                           op.new_addr);
-        if (e == Errno::kOk)
-          oracle_.Mremap(pid, op.addr, op.len, op.new_len, op.has_new_addr,
-                         op.new_addr);
-        return e;
-      case OpKind::kMadvise:
-        e = kernel_.Madvise(*mm, op.addr, op.len, op.advice);
-        if (e != Errno::kENOSYS) oracle_.Madvise(pid, op.addr, op.len, op.advice);
-        return e;
-      case OpKind::kRead:
-        return ForEachPage(op, out, [&](uint64_t a) { return kernel_.ReadPage(*mm, a); },
-                           [](uint64_t) {});
-      case OpKind::kWrite:
-        return ForEachPage(
-            op, out, [&](uint64_t a) { return kernel_.WritePage(*mm, a, WriteValue(op, a)); },
-            [&](uint64_t a) { oracle_.Write(pid, a, WriteValue(op, a)); });
-      case OpKind::kExpect:
-        return ForEachPage(op, out, [&](uint64_t a) {
-          uint64_t v;
-          Errno pe = kernel_.Peek(*mm, a, &v);
-          if (pe != Errno::kOk) return pe;
-          return v == op.value ? Errno::kOk : Errno::kExpect;
-        }, [](uint64_t) {});
-      case OpKind::kFork:
-        e = kernel_.Fork(*mm, op.child);
-        if (e == Errno::kOk) oracle_.Fork(pid, op.child);
-        return e;
+      }
       case OpKind::kExit:
         kernel_.Exit(*mm);
-        oracle_.Exit(pid);
+        oracle_.Exit(op.pid);
         return Errno::kOk;
-      case OpKind::kPin:
-      {
-        bool killed = false;
-        e = WithOomKiller(op, out, [&] { return kernel_.PinPages(*mm, op.addr, op.len); },
-                          &killed);
-        if (e == Errno::kOk && !killed) oracle_.Pin(pid, op.addr, op.len);
-        return e;
-      }
-      case OpKind::kUnpin:
-        e = kernel_.UnpinPages(*mm, op.addr, op.len);
-        if (e == Errno::kOk) oracle_.Unpin(pid, op.addr, op.len);
-        return e;
-      case OpKind::kDmaWrite:
-        e = kernel_.DmaWrite(*mm, op.addr, op.len, op.value);
-        if (e == Errno::kOk) oracle_.DmaWrite(pid, op.addr, op.len, op.value);
-        return e;
       case OpKind::kMaps:
-        PrintMaps(out, pid, op.line, kernel_.Maps(*mm));
+        PrintMaps(out, op.pid, op.line, kernel_.Maps(*mm));
         return Errno::kOk;
-      case OpKind::kPagemap: {
-        std::vector<PagemapEntry> pages;
-        for (uint64_t a = op.addr; a < op.addr + op.len; a += kPageSize)
-          pages.push_back(kernel_.PagemapOf(*mm, a));
-        PrintPagemap(out, pid, op.line, pages);
+      case OpKind::kPagemap:
+        PrintPagemap(out, op.pid, op.line, PagemapOf(*mm, op.addr, op.len));
         return Errno::kOk;
-      }
       case OpKind::kMigrate:
         return kernel_.MigratePages(*mm, op.addr, op.len, op.node);
       default:
         return Errno::kEINVAL;
     }
+  }
+
+  // mmap, munmap, mprotect, mremap, madvise.
+  Errno ApplyVmaOp(const Op& op, Mm& mm) {
+    Errno e = Errno::kOk;
+    switch (op.kind) {
+      case OpKind::kMmap:
+        e = kernel_.Mmap(mm, op.addr, op.len, op.prot, op.shared);
+        if (e == Errno::kOk) oracle_.Mmap(op.pid, op.addr, op.len, op.shared);
+        return e;
+      case OpKind::kMunmap:
+        e = kernel_.Munmap(mm, op.addr, op.len);
+        if (e == Errno::kOk) oracle_.Munmap(op.pid, op.addr, op.len);
+        return e;
+      case OpKind::kMprotect:
+        return kernel_.Mprotect(mm, op.addr, op.len, op.prot);
+      case OpKind::kMremap:
+        e = kernel_.Mremap(mm, op.addr, op.len, op.new_len, op.has_new_addr,
+                           op.new_addr);
+        if (e == Errno::kOk)
+          oracle_.Mremap(op.pid, op.addr, op.len, op.new_len,
+                         op.has_new_addr, op.new_addr);
+        return e;
+      default:  // kMadvise
+        e = kernel_.Madvise(mm, op.addr, op.len, op.advice);
+        if (e != Errno::kENOSYS)
+          oracle_.Madvise(op.pid, op.addr, op.len, op.advice);
+        return e;
+    }
+  }
+
+  // read, write, expect: page by page.
+  Errno ApplyAccess(const Op& op, Mm& mm, std::ostream& out) {
+    switch (op.kind) {
+      case OpKind::kRead:
+        return ForEachPage(
+            op, out, [&](uint64_t a) { return kernel_.ReadPage(mm, a); },
+            [](uint64_t) {});
+      case OpKind::kWrite:
+        return ForEachPage(
+            op, out,
+            [&](uint64_t a) {
+              return kernel_.WritePage(mm, a, WriteValue(op, a));
+            },
+            [&](uint64_t a) { oracle_.Write(op.pid, a, WriteValue(op, a)); });
+      default:  // kExpect
+        return ForEachPage(
+            op, out,
+            [&](uint64_t a) {
+              uint64_t v;
+              Errno pe = kernel_.Peek(mm, a, &v);
+              if (pe != Errno::kOk) return pe;
+              return v == op.value ? Errno::kOk : Errno::kExpect;
+            },
+            [](uint64_t) {});
+    }
+  }
+
+  // pin, unpin, dmawrite.
+  Errno ApplyPinOp(const Op& op, Mm& mm, std::ostream& out) {
+    Errno e = Errno::kOk;
+    switch (op.kind) {
+      case OpKind::kPin: {
+        bool killed = false;
+        e = WithOomKiller(
+            op, out, [&] { return kernel_.PinPages(mm, op.addr, op.len); },
+            &killed);
+        if (e == Errno::kOk && !killed) oracle_.Pin(op.pid, op.addr, op.len);
+        return e;
+      }
+      case OpKind::kUnpin:
+        e = kernel_.UnpinPages(mm, op.addr, op.len);
+        if (e == Errno::kOk) oracle_.Unpin(op.pid, op.addr, op.len);
+        return e;
+      default:  // kDmaWrite
+        e = kernel_.DmaWrite(mm, op.addr, op.len, op.value);
+        if (e == Errno::kOk)
+          oracle_.DmaWrite(op.pid, op.addr, op.len, op.value);
+        return e;
+    }
+  }
+
+  std::vector<PagemapEntry> PagemapOf(const Mm& mm, uint64_t addr,
+                                      uint64_t len) const {
+    std::vector<PagemapEntry> pages;
+    for (uint64_t a = addr; a < addr + len; a += kPageSize)
+      pages.push_back(kernel_.PagemapOf(mm, a));
+    return pages;
+  }
+
+  const Mm* LiveMm(uint32_t pid) const {
+    auto it = kernel_.processes().find(pid);
+    return it == kernel_.processes().end() ? nullptr : it->second.get();
   }
 
   SimOptions opts_;
@@ -215,42 +280,49 @@ std::string DesignSummary(const std::string& name) {
   return "";
 }
 
-int Replay(const Trace& trace, Simulator& sim, const ReplayOptions& opts,
-           bool check, std::ostream& out, std::ostream& err) {
-  int status = 0;
-  std::map<OpKind, std::pair<uint64_t, double>> times;
+namespace {
+
+// "FILE:LINE: " for messages about `op`.
+std::string Where(const Trace& trace, const Op& op) {
+  return trace.path + ":" + std::to_string(op.line) + ": ";
+}
+
+}  // namespace
+
+ReplayResult Replay(const Trace& trace, Simulator& sim, std::ostream& out,
+                    const ReplayOptions& opts) {
+  ReplayResult r;
+  std::map<OpKind, OpKindTime> times;
   for (const Op& op : trace.ops) {
     auto t0 = std::chrono::steady_clock::now();
     Errno e = sim.Apply(op, out);
+    r.ops_run++;
     if (opts.time) {
-      auto& [n, us] = times[op.kind];
-      n++;
-      us += std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0)
-                .count();
+      OpKindTime& t = times[op.kind];
+      t.kind = op.kind;
+      t.count++;
+      t.total_us += std::chrono::duration<double, std::micro>(
+                        std::chrono::steady_clock::now() - t0)
+                        .count();
     }
     if (e != Errno::kOk) {
       PrintOpError(out, op, e);
       if (e == Errno::kENOSYS)
-        err << trace.path << ":" << op.line << ": " << sim.last_message() << "\n";
-      status = 1;
+        r.unsupported.push_back(Where(trace, op) + sim.last_message());
+      r.ops_failed++;
     }
-    if (check) {
+    if (sim.options().check) {
       if (Status s = sim.Check(); !s.ok()) {
-        out.flush();
-        err << trace.path << ":" << op.line << ": check failed after '"
-            << OpName(op.kind) << "': " << s.message() << "\n";
-        return 3;
+        r.check = Status::Error(Where(trace, op) + "check failed after '" +
+                                std::string(OpName(op.kind)) +
+                                "': " + s.message());
+        break;
       }
     }
-    if (status && !opts.keep_going) break;
+    if (r.ops_failed && !opts.keep_going) break;
   }
-  if (opts.time) {
-    err << "# time per op kind (wall, simulator)\n";
-    for (auto& [kind, nt] : times)
-      err << OpName(kind) << " count=" << nt.first << " total_us=" << nt.second
-          << " mean_us=" << nt.second / nt.first << "\n";
-  }
-  return status;
+  for (const auto& [kind, t] : times) r.times.push_back(t);
+  return r;
 }
 
 }  // namespace rmaplab

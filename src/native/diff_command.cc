@@ -1,7 +1,7 @@
 // diff_command.cc: `rmaplab diff TRACE`: replays one trace on the model and
 // on this machine's kernel, in this process, and compares what they print.
 //
-// The kernel is the oracle (DESIGN.md, "Correctness has two oracles"):
+// The kernel is the oracle (docs/verification.md, "rmaplab diff TRACE"):
 //  (1) `maps`, `pagemap` and `error` lines must match byte for byte, in
 //      order.
 //  (2) `stats` blocks are compared only on kComparedStats, the keys both
@@ -16,7 +16,7 @@
 //      agreement.
 //
 // Exit status: 0 agreement, 1 divergence (or the model's checker failed),
-// 2 usage error, unparsable trace, or skipped.
+// 2 unparsable trace, or skipped.  The command line is tools/native.cc.
 #include <unistd.h>
 
 #include <algorithm>
@@ -31,31 +31,11 @@
 #include "native/controller.h"
 #include "native/machine.h"
 #include "native/native.h"
-#include "native/subcommand.h"
 #include "rmaplab/sim.h"
 #include "rmaplab/trace.h"
 
-namespace rmaplab {
+namespace rmaplab::native {
 namespace {
-
-constexpr char kUsage[] =
-    R"(usage: rmaplab diff [--design NAME] [--keep-going] [--no-check] TRACE
-
-Replays TRACE on the model (as 'rmaplab replay --check') and on this
-machine's kernel (as 'rmaplab native'), and compares their output line by
-line: maps, pagemap and error lines exactly; stats only on the keys both
-count alike (processes, vmas).  On the first divergence it prints the trace
-line, both outputs around it and the trace ops leading up to it.
-
-  --design NAME   the model's reverse-map design (default anon_vma_chain)
-  --keep-going    go on after a refused op, on both sides
-  --no-check      do not run the model's checker after every op
-
-Exit status: 0 the outputs agree; 1 they diverge, or the model's checker
-failed; 2 bad usage, a trace that does not parse, or a trace that was
-skipped because the model or this machine cannot run it (the reason is
-printed, starting with "skipped:").
-)";
 
 // Stats keys that mean the same on both sides; see invariant (2).
 constexpr std::string_view kComparedStats[] = {"processes", "vmas"};
@@ -63,32 +43,6 @@ constexpr std::string_view kComparedStats[] = {"processes", "vmas"};
 // Lines of context shown around a divergence, and trace ops before it.
 constexpr int kContext = 6;
 constexpr int kOpsBefore = 12;
-
-struct Args {
-  std::string trace_path;
-  std::string design = "anon_vma_chain";
-  bool keep_going = false;
-  bool check = true;
-  bool help = false;
-};
-
-std::string ParseArgs(const std::vector<std::string>& argv, Args* args) {
-  for (size_t i = 0; i < argv.size(); ++i) {
-    const std::string& a = argv[i];
-    if (a == "--design") {
-      if (i + 1 >= argv.size()) return "--design needs a value";
-      args->design = argv[++i];
-    } else if (a == "--keep-going") {
-      args->keep_going = true;
-    } else if (a == "--no-check") {
-      args->check = false;
-    } else if (std::string bad = TakeCommonArg(a, &args->help, &args->trace_path);
-               !bad.empty()) {
-      return bad;
-    }
-  }
-  return NeedTrace(args->help, args->trace_path);
-}
 
 // One printed line and the trace line it belongs to (the last header's or
 // error's `line=`).
@@ -215,7 +169,7 @@ void PrintHistory(std::ostream& out, const std::string& source,
 }
 
 // Returns the exit status after printing the first divergence, or 0.
-int Compare(const Args& args, const std::string& source, const Trace& trace,
+int Compare(const DiffOptions& args, const std::string& source, const Trace& trace,
             const std::string& model_out, const std::string& kernel_out,
             std::ostream& out) {
   std::vector<OutLine> m = Normalize(model_out);
@@ -245,36 +199,61 @@ int Compare(const Args& args, const std::string& source, const Trace& trace,
 
 // The first op the model answered with ENOSYS, as "OP (line N): message".
 std::string FirstUnsupported(const std::string& model_out,
-                             const std::string& model_err) {
+                             const ReplayResult& model) {
   std::istringstream in(model_out);
   for (std::string s; std::getline(in, s);) {
     if (s.rfind("error ", 0) == 0 && s.find("errno=ENOSYS") != std::string::npos) {
-      std::string first_err = model_err.substr(0, model_err.find('\n'));
+      std::string first_err =
+          model.unsupported.empty() ? "" : model.unsupported.front();
       return s + (first_err.empty() ? "" : " (" + first_err + ")");
     }
   }
   return "";
 }
 
-int RunNative(const Args& args, const Trace& trace, std::ostream& out,
-              std::ostream& err) {
-  Result<std::unique_ptr<native::Machine>> machine = native::Machine::Acquire();
-  if (!machine.ok()) {
-    err << machine.status().message();
+// The model's side under the checker, output in `model_out`.  Returns -1
+// to go on, or the exit status of a skip (2) or a failed check (1).
+int RunModel(const DiffOptions& args, const Trace& trace,
+             std::ostringstream& model_out, std::ostream& out,
+             std::ostream& err) {
+  SimOptions sopts;
+  sopts.design = args.design;
+  sopts.check = args.check;
+  sopts.pku = HostHasPku();  // the model runs the kernel's own x86 rules
+  Result<std::unique_ptr<Simulator>> sim = Simulator::Create(sopts);
+  if (!sim.ok()) {
+    err << "rmaplab diff: " << sim.status().message() << '\n';
     return 2;
   }
-  native::Options options;
-  options.keep_going = args.keep_going;
-  native::Controller controller(machine.value().get(), options, out, err);
-  Status s = controller.Start();
-  if (!s.ok()) {
-    err << "cannot start the first worker: " << s.message();
+  ReplayOptions ropts;
+  ropts.keep_going = args.keep_going;
+  ReplayResult model = Replay(trace, *sim.value(), model_out, ropts);
+  std::string unsupported = FirstUnsupported(model_out.str(), model);
+  if (!unsupported.empty()) {
+    err << "skipped: " << args.trace_path
+        << ": model does not support it yet: " << unsupported << '\n';
     return 2;
   }
-  return controller.Run(trace);
+  if (!model.check.ok()) {
+    out << "CHECK FAILED: " << args.trace_path
+        << ": the model's checker failed:\n"
+        << model.check.message() << '\n';
+    return 1;
+  }
+  return -1;
 }
 
-int Diff(const Args& args, std::ostream& out, std::ostream& err) {
+// Why this process cannot replay natively, or "".
+std::string CannotRunNatively() {
+  if (geteuid() != 0)
+    return "native replay needs root to see /proc/kpageflags (zero, ksm) "
+           "and set up KSM and swap";
+  return NativePreflight();
+}
+
+}  // namespace
+
+int Diff(const DiffOptions& args, std::ostream& out, std::ostream& err) {
   std::ifstream file(args.trace_path, std::ios::binary);
   if (!file) {
     err << "rmaplab diff: cannot open " << args.trace_path << '\n';
@@ -288,63 +267,26 @@ int Diff(const Args& args, std::ostream& out, std::ostream& err) {
     err << trace.status().message() << '\n';
     return 2;
   }
-
-  SimOptions sopts;
-  sopts.design = args.design;
-  sopts.check = args.check;
-  sopts.pku = HostHasPku();  // the model runs the kernel's own x86 rules
-  Result<std::unique_ptr<Simulator>> sim = Simulator::Create(sopts);
-  if (!sim.ok()) {
-    err << "rmaplab diff: " << sim.status().message() << '\n';
-    return 2;
-  }
-  std::ostringstream model_out, model_err;
-  ReplayOptions ropts;
-  ropts.keep_going = args.keep_going;
-  int model_rc = Replay(trace.value(), *sim.value(), ropts, args.check,
-                        model_out, model_err);
-  std::string unsupported = FirstUnsupported(model_out.str(), model_err.str());
-  if (!unsupported.empty()) {
-    err << "skipped: " << args.trace_path
-        << ": model does not support it yet: " << unsupported << '\n';
-    return 2;
-  }
-  if (model_rc == 3) {
-    out << "CHECK FAILED: " << args.trace_path
-        << ": the model's checker failed:\n"
-        << model_err.str();
-    return 1;
-  }
-  if (geteuid() != 0) {
-    err << "skipped: " << args.trace_path
-        << ": native replay needs root to see /proc/kpageflags (zero, ksm) "
-           "and set up KSM and swap\n";
-    return 2;
-  }
-
-  if (std::string why = NativePreflight(); !why.empty()) {
+  std::ostringstream model_out, kernel_out, kernel_err;
+  if (int rc = RunModel(args, trace.value(), model_out, out, err); rc >= 0)
+    return rc;
+  if (std::string why = CannotRunNatively(); !why.empty()) {
     err << "skipped: " << args.trace_path << ": " << why << '\n';
     return 2;
   }
-  std::ostringstream kernel_out, kernel_err;
-  int native_rc = RunNative(args, trace.value(), kernel_out, kernel_err);
-  if (native_rc == 2) {
-    std::string why = kernel_err.str();
-    while (!why.empty() && why.back() == '\n') why.pop_back();
+  Options options;
+  options.keep_going = args.keep_going;
+  Result<int> native_rc =
+      RunTrace(trace.value(), options, kernel_out, kernel_err);
+  if (!native_rc.ok()) {
     err << "skipped: " << args.trace_path
-        << ": this machine cannot run it natively: " << why << '\n';
+        << ": this machine cannot run it natively: "
+        << native_rc.status().message() << '\n';
     return 2;
   }
   return Compare(args, source, trace.value(), model_out.str(),
                  kernel_out.str(), out);
 }
 
-}  // namespace
 
-int DiffCommand(const std::vector<std::string>& argv, std::ostream& out,
-                std::ostream& err) {
-  return RunSubcommand<Args>("diff", kUsage, argv, out, err, ParseArgs,
-                             [&](const Args& args) { return Diff(args, out, err); });
-}
-
-}  // namespace rmaplab
+}  // namespace rmaplab::native

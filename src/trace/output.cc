@@ -53,6 +53,10 @@ void PrintStats(std::ostream& out, int line,
   for (const auto& [k, v] : kv) out << k << ' ' << v << '\n';
 }
 
+void PrintStats(std::ostream& out, int line, const Stats& stats) {
+  PrintStats(out, line, StatsEntries(stats));
+}
+
 void PrintOpError(std::ostream& out, const Op& op, Errno e) {
   out << "error line=" << op.line << " op=" << OpName(op.kind)
       << " errno=" << ErrnoName(e) << '\n';

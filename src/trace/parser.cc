@@ -1,4 +1,4 @@
-// parser.cc: the trace language (spec/trace-format.md, "Lines" and the op
+// parser.cc: the trace language (docs/trace-format.md, "Lines" and the op
 // tables) into Ops.
 //
 // Invariants of a parsed Trace:

@@ -79,20 +79,19 @@ TEST_P(PressureTest, NothingLostNothingLeaked) {
     ASSERT_TRUE(sim.ok()) << sim.status().message();
     Result<Trace> trace = ParseTrace(PressureTrace(seed), "pressure");
     ASSERT_TRUE(trace.ok()) << trace.status().message();
-    std::ostringstream out, err;
+    std::ostringstream out;
     ReplayOptions ro;
     ro.keep_going = true;
-    int rc = Replay(trace.value(), *sim.value(), ro, true, out, err);
-    ASSERT_NE(rc, 3) << "seed " << seed << ": " << err.str();
-    std::map<std::string, uint64_t> stats;
-    for (auto& [k, v] : sim.value()->Stats()) stats[k] = v;
-    EXPECT_GT(stats["pswpout"], 0u) << "seed " << seed << ": reclaim never ran";
-    EXPECT_EQ(stats["pages_resident"], 0u) << "seed " << seed;
-    EXPECT_EQ(stats["swap_slots_used"], 0u) << "seed " << seed;
-    EXPECT_EQ(stats["rmap_bytes"], 0u) << "seed " << seed;
-    migrated += stats["pgmigrate_success"];
-    swapins += stats["pswpin"];
-    wasted += stats["wasted_pages"];
+    ReplayResult r = Replay(trace.value(), *sim.value(), out, ro);
+    ASSERT_TRUE(r.check.ok()) << "seed " << seed << ": " << r.check.message();
+    Stats stats = sim.value()->Stats();
+    EXPECT_GT(stats.pswpout, 0u) << "seed " << seed << ": reclaim never ran";
+    EXPECT_EQ(stats.pages_resident, 0u) << "seed " << seed;
+    EXPECT_EQ(stats.swap_slots_used, 0u) << "seed " << seed;
+    EXPECT_EQ(stats.rmap_bytes, 0u) << "seed " << seed;
+    migrated += stats.pgmigrate_success;
+    swapins += stats.pswpin;
+    wasted += stats.wasted_pages;
   }
   // The workload really exercised migration and swap-in through this design.
   EXPECT_GT(migrated, 0u);
@@ -129,11 +128,12 @@ TEST(OomTest, KillsTheLargestAndSaysSo) {
       "2 read 0x100000000\n",
       "oom");
   ASSERT_TRUE(trace.ok());
-  std::ostringstream out, err;
+  std::ostringstream out;
   ReplayOptions ro;
   ro.keep_going = true;
-  int rc = Replay(trace.value(), *sim.value(), ro, true, out, err);
-  EXPECT_EQ(rc, 1) << err.str();  // pid 2 is gone by line 7: ESRCH
+  ReplayResult r = Replay(trace.value(), *sim.value(), out, ro);
+  EXPECT_TRUE(r.check.ok()) << r.check.message();
+  EXPECT_EQ(r.ops_failed, 1);  // pid 2 is gone by line 7: ESRCH
   EXPECT_NE(out.str().find("# oom-kill pid=2 line=5"), std::string::npos) << out.str();
   EXPECT_NE(out.str().find("error line=7 op=read errno=ESRCH"), std::string::npos);
   EXPECT_EQ(out.str().find("op=expect"), std::string::npos) << out.str();

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "native/native.h"
+#include "cli.h"  // NativeCommand
 
 namespace rmaplab::testing {
 

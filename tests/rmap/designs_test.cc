@@ -38,10 +38,9 @@ class DesignTest : public ::testing::Test {
     }
   }
   static uint64_t Stat(const Kernel& k, const std::string& key) {
-    for (const auto& [n, v] : k.Stats())
-      if (n == key) return v;
-    ADD_FAILURE() << "no stats key " << key;
-    return 0;
+    std::optional<uint64_t> v = StatByName(k.Stats(), key);
+    if (!v) ADD_FAILURE() << "no stats key " << key;
+    return v.value_or(0);
   }
   // Steps (yielded vmas) and design-counted wasted steps of one walk.
   static std::pair<uint64_t, uint64_t> WalkCost(Kernel& k, uint32_t pid,

@@ -5,6 +5,7 @@
 
 #include <sstream>
 
+#include "cli.h"  // GenCommand
 #include "rmaplab/gen.h"
 #include "rmaplab/sim.h"
 #include "rmaplab/trace.h"
@@ -56,11 +57,12 @@ TEST(GenerateTrace, TracesParseStayInWindowAndExpectsHold) {
       so.check = true;
       Result<std::unique_ptr<Simulator>> sim = Simulator::Create(so);
       ASSERT_TRUE(sim.ok());
-      std::ostringstream out, err;
+      std::ostringstream out;
       ReplayOptions ro;
       ro.keep_going = true;
-      int rc = Replay(trace.value(), *sim.value(), ro, true, out, err);
-      EXPECT_NE(rc, 3) << profile << " seed " << seed << ": " << err.str();
+      ReplayResult r = Replay(trace.value(), *sim.value(), out, ro);
+      EXPECT_TRUE(r.check.ok())
+          << profile << " seed " << seed << ": " << r.check.message();
       EXPECT_EQ(out.str().find("errno=EXPECT"), std::string::npos)
           << profile << " seed " << seed << "\n" << text;
       EXPECT_EQ(out.str().find("errno=ENOSYS"), std::string::npos)
