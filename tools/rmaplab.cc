@@ -50,6 +50,9 @@ constexpr const char* kReplayUsage =
     "                  last ('# oom-kill pid=P line=L' on standard output)\n"
     "  --swap SIZE     swap space (default 256G; 0 for none)\n"
     "  --numa-nodes N  NUMA nodes pages can migrate between (default 2)\n"
+    "  --ksm-max-page-sharing N  KSM's max_page_sharing (default 256, >= 2)\n"
+    "  --ksm-use-zero-pages      KSM's use_zero_pages: merge empty pages\n"
+    "                  into the zero page (default off, as Linux)\n"
     "\n"
     "exit status: 0 every op succeeded; 1 an op failed (errno or EXPECT);\n"
     "2 bad usage or a trace that does not parse (FILE:LINE:COLUMN: ...);\n"
@@ -105,6 +108,16 @@ int ReplayCommand(const std::vector<std::string>& args) {
         return 2;
       }
       opts.numa_nodes = std::stoi(*v);
+    } else if (a == "--ksm-use-zero-pages") {
+      opts.ksm_use_zero_pages = true;
+    } else if (a == "--ksm-max-page-sharing") {
+      const std::string* v = value("--ksm-max-page-sharing");
+      if (!v || v->empty() || v->size() > 9 ||
+          v->find_first_not_of("0123456789") != std::string::npos) {
+        std::cerr << "rmaplab replay: --ksm-max-page-sharing needs a number\n";
+        return 2;
+      }
+      opts.ksm_max_page_sharing = static_cast<uint32_t>(std::stoul(*v));
     } else if (a == "--swap") {
       const std::string* v = value("--swap");
       if (!v || !ParseSizeOption("replay", a, *v, true, &opts.swap_pages, std::cerr))

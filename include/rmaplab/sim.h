@@ -25,6 +25,9 @@ struct SimOptions {
   uint64_t mem_pages = 1ULL << 26;  // 256 GiB: small traces never reclaim
   uint64_t swap_pages = 1ULL << 26;
   int numa_nodes = 2;
+  // /sys/kernel/mm/ksm/max_page_sharing (at least 2) and use_zero_pages.
+  uint32_t ksm_max_page_sharing = 256;
+  bool ksm_use_zero_pages = false;
 };
 
 class Simulator {

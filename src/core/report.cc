@@ -99,6 +99,8 @@ std::vector<std::pair<std::string, uint64_t>> Kernel::Stats() const {
       {"ksm_pages_sharing", ksm_.pages_sharing()},
       {"ksm_pages_unshared", ksm_.pages_unshared()},
       {"ksm_full_scans", ksm_.full_scans()},
+      {"ksm_stable_node_chains", ksm_.stable_node_chains()},
+      {"ksm_stable_node_dups", ksm_.stable_node_dups()},
       {"cow_copies", stats_.cow_copies},
       {"cow_reuses", stats_.cow_reuses},
       {"page_faults", stats_.page_faults},

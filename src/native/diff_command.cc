@@ -5,7 +5,8 @@
 //  (1) `maps`, `pagemap` and `error` lines must match byte for byte, in
 //      order.
 //  (2) `stats` blocks are compared only on kComparedStats, the keys both
-//      sides print with the same meaning.  The native replayer counts only
+//      sides print with the same meaning (the KSM ones: while nothing else
+//      on the machine uses KSM).  The native replayer counts only
 //      the trace's own pages and VMAs, so `pages_resident` (the model also
 //      counts shmem pages no one maps, pinned pages no one maps, ...) and
 //      `page_faults` (native adds the workers' own stack faults after fork)
@@ -39,17 +40,19 @@ namespace rmaplab {
 namespace {
 
 constexpr char kUsage[] =
-    R"(usage: rmaplab diff [--design NAME] [--keep-going] [--no-check] TRACE
+    R"(usage: rmaplab diff [--design NAME] [--keep-going] [--no-check] [KSM options] TRACE
 
 Replays TRACE on the model (as 'rmaplab replay --check') and on this
 machine's kernel (as 'rmaplab native'), and compares their output line by
 line: maps, pagemap and error lines exactly; stats only on the keys both
-count alike (processes, vmas).  On the first divergence it prints the trace
+count alike (processes, vmas, the ksm_ counters).  On the first divergence it prints the trace
 line, both outputs around it and the trace ops leading up to it.
 
   --design NAME   the model's reverse-map design (default anon_vma_chain)
   --keep-going    go on after a refused op, on both sides
   --no-check      do not run the model's checker after every op
+  --ksm-max-page-sharing N, --ksm-use-zero-pages
+                  KSM settings, for both sides (as replay and native take them)
 
 Exit status: 0 the outputs agree; 1 they diverge, or the model's checker
 failed; 2 bad usage, a trace that does not parse, or a trace that was
@@ -58,7 +61,12 @@ printed, starting with "skipped:").
 )";
 
 // Stats keys that mean the same on both sides; see invariant (2).
-constexpr std::string_view kComparedStats[] = {"processes", "vmas"};
+// The KSM counters are machine-wide deltas on the kernel's side: they hold
+// while nothing else on the machine merges pages during the run.
+constexpr std::string_view kComparedStats[] = {
+    "processes",          "vmas",
+    "ksm_pages_shared",   "ksm_pages_sharing",
+    "ksm_stable_node_chains", "ksm_stable_node_dups"};
 
 // Lines of context shown around a divergence, and trace ops before it.
 constexpr int kContext = 6;
@@ -70,12 +78,16 @@ struct Args {
   bool keep_going = false;
   bool check = true;
   bool help = false;
+  native::KsmTunables ksm;
 };
 
 std::string ParseArgs(const std::vector<std::string>& argv, Args* args) {
   for (size_t i = 0; i < argv.size(); ++i) {
     const std::string& a = argv[i];
-    if (a == "--design") {
+    std::string bad;
+    if (TakeKsmArg(argv, &i, &args->ksm, &bad)) {
+      if (!bad.empty()) return bad;
+    } else if (a == "--design") {
       if (i + 1 >= argv.size()) return "--design needs a value";
       args->design = argv[++i];
     } else if (a == "--keep-going") {
@@ -265,6 +277,7 @@ int RunNative(const Args& args, const Trace& trace, std::ostream& out,
   }
   native::Options options;
   options.keep_going = args.keep_going;
+  options.ksm = args.ksm;
   native::Controller controller(machine.value().get(), options, out, err);
   Status s = controller.Start();
   if (!s.ok()) {
@@ -292,6 +305,8 @@ int Diff(const Args& args, std::ostream& out, std::ostream& err) {
   SimOptions sopts;
   sopts.design = args.design;
   sopts.check = args.check;
+  sopts.ksm_max_page_sharing = args.ksm.max_page_sharing;
+  sopts.ksm_use_zero_pages = args.ksm.use_zero_pages;
   Result<std::unique_ptr<Simulator>> sim = Simulator::Create(sopts);
   if (!sim.ok()) {
     err << "rmaplab diff: " << sim.status().message() << '\n';

@@ -13,7 +13,7 @@
 namespace rmaplab {
 namespace {
 
-constexpr char kUsage[] = R"(usage: rmaplab native [--time] [--keep-going] TRACE
+constexpr char kUsage[] = R"(usage: rmaplab native [--time] [--keep-going] [KSM options] TRACE
 
 Runs TRACE on this machine's kernel, one real process per trace pid, and
 prints maps/pagemap/stats/error lines in the same format as the simulator.
@@ -21,6 +21,9 @@ prints maps/pagemap/stats/error lines in the same format as the simulator.
   --time         print per-op-kind wall time (count, total, mean in us) to
                  stderr at the end, timed around the syscalls only
   --keep-going   go on after an op fails; exit 1 at the end
+  --ksm-max-page-sharing N, --ksm-use-zero-pages
+                 KSM's max_page_sharing (default 256) and use_zero_pages
+                 (default off), set for the run as `rmaplab replay` takes them
 
 Machine setup (root; restored on exit, error, SIGINT and SIGTERM; runs are
 serialised by a lock on /run/lock/rmaplab-native.lock):
@@ -54,8 +57,12 @@ struct Args {
 
 // Returns an error message, or "" when `args` parsed.
 std::string ParseArgs(const std::vector<std::string>& argv, Args* args) {
-  for (const std::string& a : argv) {
-    if (a == "--time") {
+  for (size_t i = 0; i < argv.size(); ++i) {
+    const std::string& a = argv[i];
+    std::string bad;
+    if (TakeKsmArg(argv, &i, &args->options.ksm, &bad)) {
+      if (!bad.empty()) return bad;
+    } else if (a == "--time") {
       args->options.time = true;
     } else if (a == "--keep-going") {
       args->options.keep_going = true;

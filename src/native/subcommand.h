@@ -5,6 +5,7 @@
 #ifndef RMAPLAB_NATIVE_SUBCOMMAND_H_
 #define RMAPLAB_NATIVE_SUBCOMMAND_H_
 
+#include <cstdint>
 #include <exception>
 #include <ostream>
 #include <string>
@@ -26,6 +27,27 @@ inline std::string TakeCommonArg(const std::string& a, bool* help,
     *trace_path = a;
   }
   return "";
+}
+
+// --ksm-use-zero-pages and --ksm-max-page-sharing N (argv[*i] and, for a
+// value, the next one): true if argv[*i] was one of them; *bad says what is
+// wrong with it.
+template <typename Tunables>
+bool TakeKsmArg(const std::vector<std::string>& argv, size_t* i,
+                Tunables* ksm, std::string* bad) {
+  if (argv[*i] == "--ksm-use-zero-pages") {
+    ksm->use_zero_pages = true;
+    return true;
+  }
+  if (argv[*i] != "--ksm-max-page-sharing") return false;
+  const std::string v = *i + 1 < argv.size() ? argv[++*i] : "";
+  if (v.empty() || v.size() > 9 ||
+      v.find_first_not_of("0123456789") != std::string::npos || std::stoul(v) < 2) {
+    *bad = "--ksm-max-page-sharing needs a number, at least 2";
+  } else {
+    ksm->max_page_sharing = static_cast<uint32_t>(std::stoul(v));
+  }
+  return true;
 }
 
 // After the arguments: a trace is needed unless only --help was asked.
