@@ -182,8 +182,9 @@ StableNode* Ksm::ChainPrune(uint64_t content, StableNode** dup) {
       RemoveNode(*d);
       continue;
     }
-    if (!found || (IsSharingCandidate(*d) && (!IsSharingCandidate(*found) ||
-                                              d->hlist.size() > found->hlist.size())))
+    if (!found ||
+        (IsSharingCandidate(*d) && (!IsSharingCandidate(*found) ||
+                                    d->hlist.size() > found->hlist.size())))
       found = d;
   }
   if (!found) {
@@ -463,8 +464,7 @@ Errno Kernel::BreakKsm(Mm& mm, Vma& vma, uint64_t addr) {
   Pte* pte = mm.pt.Find(addr);
   if (!pte || !pte->present()) return Errno::kOk;
   bool ksm_zero = IsKsmZeroPte(*pte);
-  if (!ksm_zero &&
-      (pte->pfn() == kZeroPfn || !Frame(pte->pfn()).Test(PG_ksm)))
+  if (!ksm_zero && (pte->pfn() == kZeroPfn || !Frame(pte->pfn()).Test(PG_ksm)))
     return Errno::kOk;
   Errno e = WpFault(mm, vma, addr, *pte);
   if (e == Errno::kOk) pte->v &= ~(Pte::kWrite | Pte::kDirty);

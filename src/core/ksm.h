@@ -91,10 +91,10 @@ struct StableNode {
   uint64_t content = 0;  // the stable tree's key
   std::vector<RmapItem*> hlist;
   std::vector<std::pair<Mm*, uint64_t>>
-      forked;  // mappings without an rmap_item
-  StableNode* chain = nullptr;     // a dup's chain (STABLE_NODE_DUP_HEAD)
-  bool is_chain = false;           // rmap_hlist_len == STABLE_NODE_CHAIN
-  std::vector<StableNode*> dups;   // a chain's dups, head first
+      forked;                     // mappings without an rmap_item
+  StableNode* chain = nullptr;    // a dup's chain (STABLE_NODE_DUP_HEAD)
+  bool is_chain = false;          // rmap_hlist_len == STABLE_NODE_CHAIN
+  std::vector<StableNode*> dups;  // a chain's dups, head first
 };
 
 class Ksm {

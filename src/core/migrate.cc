@@ -47,9 +47,9 @@ Pfn PageForMigration(const Kernel& k, const Mm& mm, uint64_t addr, int node) {
 struct Kernel::Migration {
   Pfn old = 0, fresh = 0;
   std::vector<std::pair<Vma*, uint64_t>> maps;
-  std::vector<Pte> bits;    // each mapping's PTE before the move
-  bool in_design = false;   // an anonymous page of the design's rmap (not KSM)
-  bool exclusive = false;   // PageAnonExclusive
+  std::vector<Pte> bits;   // each mapping's PTE before the move
+  bool in_design = false;  // an anonymous page of the design's rmap (not KSM)
+  bool exclusive = false;  // PageAnonExclusive
 };
 
 // try_to_migrate(): the old page leaves every PTE (and the design's rmap).
@@ -83,7 +83,8 @@ void Kernel::FolioMigrateMapping(Migration& m) {
     np.mapping = page.mapping;
     np.index = page.index;
     np.refcount++;
-    shmem_.at(page.mapping)->pages[page.index] = Pte::Present(m.fresh, false, false, false);
+    shmem_.at(page.mapping)->pages[page.index] =
+        Pte::Present(m.fresh, false, false, false);
     page.Clear(PG_shmem);
     page.refcount--;
   }

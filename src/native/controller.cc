@@ -122,10 +122,11 @@ Status Controller::Start() {
 int Controller::Run(const Trace& trace) {
   // A trace that uses KSM starts from a KSM without stale state of earlier
   // runs, in its own settings, so that the ksm_ stats deltas are its own.
-  bool uses_ksm = std::any_of(trace.ops.begin(), trace.ops.end(), [](const Op& op) {
-    return op.kind == OpKind::kKsm ||
-           (op.kind == OpKind::kMadvise && op.advice == Advice::kMergeable);
-  });
+  bool uses_ksm =
+      std::any_of(trace.ops.begin(), trace.ops.end(), [](const Op& op) {
+        return op.kind == OpKind::kKsm ||
+               (op.kind == OpKind::kMadvise && op.advice == Advice::kMergeable);
+      });
   if (uses_ksm) {
     Status s = machine_->EnsureKsm();
     if (!s.ok()) {

@@ -45,8 +45,9 @@ constexpr char kUsage[] =
 Replays TRACE on the model (as 'rmaplab replay --check') and on this
 machine's kernel (as 'rmaplab native'), and compares their output line by
 line: maps, pagemap and error lines exactly; stats only on the keys both
-count alike (processes, vmas, the ksm_ counters).  On the first divergence it prints the trace
-line, both outputs around it and the trace ops leading up to it.
+count alike (processes, vmas, the ksm_ counters).  On the first divergence
+it prints the trace line, both outputs around it and the trace ops leading
+up to it.
 
   --design NAME   the model's reverse-map design (default anon_vma_chain)
   --keep-going    go on after a refused op, on both sides
@@ -63,10 +64,12 @@ printed, starting with "skipped:").
 // Stats keys that mean the same on both sides; see invariant (2).
 // The KSM counters are machine-wide deltas on the kernel's side: they hold
 // while nothing else on the machine merges pages during the run.
-constexpr std::string_view kComparedStats[] = {
-    "processes",          "vmas",
-    "ksm_pages_shared",   "ksm_pages_sharing",
-    "ksm_stable_node_chains", "ksm_stable_node_dups"};
+constexpr std::string_view kComparedStats[] = {"processes",
+                                               "vmas",
+                                               "ksm_pages_shared",
+                                               "ksm_pages_sharing",
+                                               "ksm_stable_node_chains",
+                                               "ksm_stable_node_dups"};
 
 // Lines of context shown around a divergence, and trace ops before it.
 constexpr int kContext = 6;

@@ -49,8 +49,9 @@ Status Machine::EnsureKsm() {
   if (ReadSmallFile(kKsm + "run").ok() == false) {
     return Status::Error("KSM is not available (no /sys/kernel/mm/ksm)");
   }
-  for (const char* name : {"run", "pages_to_scan", "sleep_millisecs",
-                           "smart_scan", "max_page_sharing", "use_zero_pages"}) {
+  for (const char* name :
+       {"run", "pages_to_scan", "sleep_millisecs", "smart_scan",
+        "max_page_sharing", "use_zero_pages"}) {
     if (!ReadSmallFile(kKsm + name).ok()) continue;  // older kernels
     Status s = RestoreLogSaveFile(kKsm + name);
     if (!s.ok()) return s;
@@ -60,7 +61,8 @@ Status Machine::EnsureKsm() {
     s = WriteSysfs(kKsm + "smart_scan", "0");
   }
   if (s.ok()) s = DropStaleKsmState();
-  if (s.ok()) s = SetKsmTunable("max_page_sharing", ksm_tunables_.max_page_sharing);
+  if (s.ok())
+    s = SetKsmTunable("max_page_sharing", ksm_tunables_.max_page_sharing);
   if (s.ok()) s = SetKsmTunable("use_zero_pages", ksm_tunables_.use_zero_pages);
   if (!s.ok()) return s;
   ksm_ready_ = true;
@@ -101,7 +103,8 @@ Status Machine::DropStaleKsmState() {
 // max_page_sharing frees it (remove_all_stable_nodes), and the old value
 // goes straight back.
 Status Machine::DropEmptyChains() {
-  if (ReadKsmValue("stable_node_chains") == 0 || ReadKsmValue("pages_shared") != 0 ||
+  if (ReadKsmValue("stable_node_chains") == 0 ||
+      ReadKsmValue("pages_shared") != 0 ||
       !ReadSmallFile(kKsm + "max_page_sharing").ok()) {
     return Status::Ok();
   }

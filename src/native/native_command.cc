@@ -13,7 +13,8 @@
 namespace rmaplab {
 namespace {
 
-constexpr char kUsage[] = R"(usage: rmaplab native [--time] [--keep-going] [KSM options] TRACE
+constexpr char kUsage[] =
+    R"(usage: rmaplab native [--time] [--keep-going] [KSM options] TRACE
 
 Runs TRACE on this machine's kernel, one real process per trace pid, and
 prints maps/pagemap/stats/error lines in the same format as the simulator.

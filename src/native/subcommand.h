@@ -33,8 +33,8 @@ inline std::string TakeCommonArg(const std::string& a, bool* help,
 // value, the next one): true if argv[*i] was one of them; *bad says what is
 // wrong with it.
 template <typename Tunables>
-bool TakeKsmArg(const std::vector<std::string>& argv, size_t* i,
-                Tunables* ksm, std::string* bad) {
+bool TakeKsmArg(const std::vector<std::string>& argv, size_t* i, Tunables* ksm,
+                std::string* bad) {
   if (argv[*i] == "--ksm-use-zero-pages") {
     ksm->use_zero_pages = true;
     return true;
@@ -42,7 +42,8 @@ bool TakeKsmArg(const std::vector<std::string>& argv, size_t* i,
   if (argv[*i] != "--ksm-max-page-sharing") return false;
   const std::string v = *i + 1 < argv.size() ? argv[++*i] : "";
   if (v.empty() || v.size() > 9 ||
-      v.find_first_not_of("0123456789") != std::string::npos || std::stoul(v) < 2) {
+      v.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoul(v) < 2) {
     *bad = "--ksm-max-page-sharing needs a number, at least 2";
   } else {
     ksm->max_page_sharing = static_cast<uint32_t>(std::stoul(v));
