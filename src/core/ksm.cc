@@ -2,8 +2,10 @@
 // MADV_UNMERGEABLE, the ksmd scanner (scan_get_next_rmap_item,
 // cmp_and_merge_page), merging (try_to_merge_one_page, write_protect_page,
 // replace_page), breaking (break_ksm), the reverse map of KSM pages
-// (rmap_walk_ksm) and swap-in of a page that was a KSM page
-// (ksm_might_need_to_copy).
+// (rmap_walk_ksm), swap-in of a page that was a KSM page
+// (ksm_might_need_to_copy), max_page_sharing's chains of dups (the data
+// side in Ksm, see ksm.h) and use_zero_pages (try_to_merge_with_zero_page,
+// is_ksm_zero_pte).  Migration of a KSM page is migrate.cc's.
 //
 // Seed 003 (Andrea, Nov 2008): replace_page() swaps one anonymous page for
 // a shared one, and write_protect_page() refuses a page whose refcount is
@@ -20,7 +22,10 @@
 //      the design's reverse map: its mappings are known to its stable node
 //      only, and every rmap hook on it comes here (the Folio*RmapPte
 //      functions below);
-//  (4) a KSM page's content never changes: writes and unsharing copy it.
+//  (4) a KSM page's content never changes: writes and unsharing copy it;
+//  (5) with use_zero_pages, a page merged with the zero page leaves no
+//      rmap_item in either tree, and its PTE is the zero page's, dirty
+//      (the only dirty zero-page PTE: read faults map it clean).
 #include "core/ksm.h"
 
 #include <algorithm>
