@@ -219,24 +219,27 @@ StableNode* Ksm::StableTreeSearch(uint64_t content) {
 }
 
 StableNode& Ksm::StableTreeInsert(Pfn kpfn, uint64_t content) {
-  StableNode* dup = nullptr;
-  StableNode* entry = ChainPrune(content, &dup);
   StableNode& node = NewNode(content);
   node.kpfn = kpfn;
+  return node;
+}
+
+void Ksm::StableTreeLink(StableNode& node) {
+  StableNode* dup = nullptr;
+  StableNode* entry = ChainPrune(node.content, &dup);
   if (!entry) {
-    stable_tree_[content] = &node;
-    return node;
+    stable_tree_[node.content] = &node;
+    return;
   }
   if (!entry->is_chain) {  // alloc_stable_node_chain()
-    StableNode& chain = NewNode(content);
+    StableNode& chain = NewNode(node.content);
     chain.is_chain = true;
     chains_++;
-    stable_tree_[content] = &chain;
+    stable_tree_[node.content] = &chain;
     ChainAddDup(chain, *entry);
     entry = &chain;
   }
   ChainAddDup(*entry, node);
-  return node;
 }
 
 void Ksm::StableTreeAppend(RmapItem& item, StableNode& node) {
@@ -573,8 +576,11 @@ bool Kernel::TryToMergeWithKsmPage(RmapItem& item, Pfn pfn, Pfn kpfn) {
 StableNode* Kernel::TryToMergeTwoPages(RmapItem& item, Pfn pfn,
                                        RmapItem& tree_item, Pfn tree_pfn) {
   if (!TryToMergeWithKsmPage(item, pfn, 0)) return nullptr;
-  if (TryToMergeWithKsmPage(tree_item, tree_pfn, pfn))
-    return &ksm_.NodeOf(Frame(pfn));
+  if (TryToMergeWithKsmPage(tree_item, tree_pfn, pfn)) {
+    StableNode& node = ksm_.NodeOf(Frame(pfn));
+    ksm_.StableTreeLink(node);  // stable_tree_insert()
+    return &node;
+  }
   // break_cow(): the twin refused (pinned); undo our side.
   Mm* mm = item.slot->mm;
   if (Vma* vma = FindMergeableVma(mm, item.address))

@@ -37,7 +37,9 @@
 //      kpfn is that page, and is never PG_anon_exclusive;
 //  (5) every PTE of a KSM page is an hlist item or a forked entry of its
 //      node (the checker's rmap walk, invariants.cc (4));
-//  (6) a content's stable tree entry is a plain node or a chain; a chain
+//  (6) a content's stable tree entry is a plain node or a chain (a node
+//      is outside the tree only between StableTreeInsert and
+//      StableTreeLink, or when its twin refused, until its page goes); a chain
 //      holds only dups of its content, each dup names that chain, a dup is
 //      never in the tree itself, and stable_node_chains / stable_node_dups
 //      count the chains and their dups;
@@ -138,9 +140,14 @@ class Ksm {
   // all full: the page waits for a twin in the unstable tree); prunes
   // stale nodes on the way.
   StableNode* StableTreeSearch(uint64_t content);
-  // stable_tree_insert(): a new KSM page; a plain node, or a new dup when
-  // the tree holds the content already (making the entry a chain).
+  // stable_tree_insert() in two steps, as Linux orders it: the page that
+  // becomes a KSM page gets its node now (outside the tree: it has no
+  // stable node yet in Linux), and StableTreeLink() puts the node in the
+  // tree once its twin merged too (a failed twin leaves no trace): a plain
+  // node, or a new dup when the tree holds the content already (making the
+  // entry a chain).
   StableNode& StableTreeInsert(Pfn kpfn, uint64_t content);
+  void StableTreeLink(StableNode& node);
   void StableTreeAppend(RmapItem& item, StableNode& node);
   // is_page_sharing_candidate(): some mapper left, and room for one more.
   bool IsSharingCandidate(const StableNode& node) const {

@@ -119,6 +119,30 @@ TEST_P(KsmChainTest, StaleDupIsPrunedAndTheChainCollapses) {
   EXPECT_EQ(k_->ksm().pages_unshared(), 1u);  // no room, no twin
 }
 
+// A KSM page is linked into the stable tree only once its twin merged
+// too (stable_tree_insert after try_to_merge_two_pages): a pinned twin
+// that refuses leaves no new dup and no chain behind.
+//
+//   * 0123
+//   1 AApt     (A: one full KSM page; p pinned; t its twin)
+TEST_P(KsmChainTest, ARefusedTwinLeavesNoChain) {
+  Boot(2);
+  IdenticalPages(2, 7);
+  ASSERT_EQ(k_->KsmFull(), Errno::kOk);
+  ASSERT_EQ(k_->Mmap(mm(), P(2), 2 * kPageSize, kRW, false), Errno::kOk);
+  for (int i = 2; i < 4; ++i)
+    ASSERT_EQ(k_->WritePage(mm(), P(i), 7), Errno::kOk);
+  ASSERT_EQ(k_->PinPages(mm(), P(2), kPageSize), Errno::kOk);
+  ASSERT_EQ(k_->Madvise(mm(), P(2), 2 * kPageSize, Advice::kMergeable),
+            Errno::kOk);
+  ASSERT_EQ(k_->KsmFull(), Errno::kOk);
+  EXPECT_EQ(k_->ksm().stable_node_chains(), 0u);
+  EXPECT_EQ(k_->ksm().stable_node_dups(), 0u);
+  EXPECT_EQ(k_->ksm().pages_shared(), 1u);
+  EXPECT_EQ(KsmPagesOf(4).size(), 1u);
+  ASSERT_EQ(k_->UnpinPages(mm(), P(2), kPageSize), Errno::kOk);
+}
+
 // A forked KSM mapping joins its own page's node even when that node is
 // full (max_page_sharing_bypass): no copy, no new dup.
 TEST_P(KsmChainTest, ForkGoesOverTheLimit) {
