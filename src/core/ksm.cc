@@ -131,10 +131,14 @@ void Ksm::RemoveNode(StableNode& node) {
   if (node.chain) {
     ChainDelDup(node);  // stable_node_dup_del(); the chain may go empty
   } else {
-    auto it = stable_tree_.find(node.content);
-    if (it != stable_tree_.end() && it->second == &node) stable_tree_.erase(it);
+    EraseFromTree(node);
   }
   nodes_.erase(node.id);  // destroys node
+}
+
+void Ksm::EraseFromTree(const StableNode& node) {
+  auto it = stable_tree_.find(node.content);
+  if (it != stable_tree_.end() && it->second == &node) stable_tree_.erase(it);
 }
 
 StableNode& Ksm::NewNode(uint64_t content) {
@@ -162,8 +166,7 @@ void Ksm::ChainDelDup(StableNode& dup) {
 
 // free_stable_node_chain(): the chain has no dup left.
 void Ksm::FreeChain(StableNode& chain) {
-  auto it = stable_tree_.find(chain.content);
-  if (it != stable_tree_.end() && it->second == &chain) stable_tree_.erase(it);
+  EraseFromTree(chain);
   chains_--;
   nodes_.erase(chain.id);
 }

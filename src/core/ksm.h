@@ -194,6 +194,7 @@ class Ksm {
   // remove_node_from_stable_tree(): a stale node goes with its items.
   void RemoveNode(StableNode& node);
   StableNode& NewNode(uint64_t content);
+  void EraseFromTree(const StableNode& node);  // if it is the tree's entry
   // chain_prune(): drops the stale dups of the chain at `it`, frees an
   // empty chain, collapses a chain of one dup; returns the tree entry left
   // for the content (nullptr if none) and in *dup the best dup: the

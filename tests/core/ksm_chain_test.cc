@@ -2,31 +2,23 @@
 // 4.13): stable_node_chain and stable_node_dup, chain pruning and
 // collapse, the fork bypass, and use_zero_pages, under every design with
 // the whole-state checker after each test.
-#include <gtest/gtest.h>
-
 #include <map>
-#include <string>
 
-#include "check/invariants.h"
-#include "core/kernel.h"
+#include "core/design_kernel_test_util.h"
 
 namespace rmaplab {
 namespace {
 
 constexpr int kRW = kProtRead | kProtWrite;
-constexpr uint64_t kBase = 0x100000000;
-uint64_t P(int64_t n) { return kBase + n * kPageSize; }
 
-class KsmChainTest : public testing::TestWithParam<std::string> {
+class KsmChainTest : public DesignKernelTest {
  protected:
   void Boot(uint32_t max_page_sharing, bool use_zero_pages = false) {
     SimOptions opts;
-    opts.design = GetParam();
     opts.ksm_max_page_sharing = max_page_sharing;
     opts.ksm_use_zero_pages = use_zero_pages;
-    k_ = std::make_unique<Kernel>(CreateDesign(opts.design), opts);
+    DesignKernelTest::Boot(opts);
   }
-  Mm& mm(uint32_t pid = 1) { return *k_->FindMm(pid); }
   // Pages [0, n) of pid 1 hold `value`, in one mergeable vma.
   void IdenticalPages(int n, uint64_t value) {
     ASSERT_EQ(k_->Mmap(mm(), P(0), n * kPageSize, kRW, false), Errno::kOk);
@@ -44,12 +36,6 @@ class KsmChainTest : public testing::TestWithParam<std::string> {
     }
     return out;
   }
-  void TearDown() override {
-    if (!k_) return;
-    Status s = CheckInvariants(*k_);
-    EXPECT_TRUE(s.ok()) << s.message();
-  }
-  std::unique_ptr<Kernel> k_;
 };
 
 // Linux: 1000 identical pages, max_page_sharing 256: pages_shared 4,
@@ -190,14 +176,7 @@ TEST_P(KsmChainTest, WithoutUseZeroPagesEmptyPagesMergeIntoAKsmPage) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllDesigns, KsmChainTest,
-                         testing::ValuesIn(DesignNames()),
-                         [](const testing::TestParamInfo<std::string>& i) {
-                           std::string n = i.param;
-                           for (char& c : n)
-                             if (!isalnum(static_cast<unsigned char>(c)))
-                               c = '_';
-                           return n;
-                         });
+                         testing::ValuesIn(DesignNames()), DesignTestName);
 
 }  // namespace
 }  // namespace rmaplab

@@ -5,32 +5,20 @@
 // folio_migrate_ksm), plain or as dups of a chain.  The whole-state
 // checker runs after each test: every mapping of a moved page is found by
 // its reverse map, no frame leaks.
-#include <gtest/gtest.h>
-
-#include <string>
-
-#include "check/invariants.h"
-#include "core/kernel.h"
+#include "core/design_kernel_test_util.h"
 
 namespace rmaplab {
 namespace {
 
 constexpr int kRW = kProtRead | kProtWrite;
-constexpr uint64_t kBase = 0x100000000;
-uint64_t P(int64_t n) { return kBase + n * kPageSize; }
 
-class MigrateTest : public testing::TestWithParam<std::string> {
+class MigrateTest : public DesignKernelTest {
  protected:
   void SetUp() override { Boot(256); }
   void Boot(uint32_t max_page_sharing) {
     SimOptions opts;
-    opts.design = GetParam();
     opts.ksm_max_page_sharing = max_page_sharing;
-    k_ = std::make_unique<Kernel>(CreateDesign(opts.design), opts);
-  }
-  Mm& mm(uint32_t pid = 1) { return *k_->FindMm(pid); }
-  Pfn PfnAt(uint32_t pid, int64_t page) {
-    return mm(pid).pt.Get(P(page)).pfn();
+    DesignKernelTest::Boot(opts);
   }
   int NodeAt(uint32_t pid, int64_t page) {
     return k_->page(PfnAt(pid, page)).node();
@@ -40,11 +28,6 @@ class MigrateTest : public testing::TestWithParam<std::string> {
     EXPECT_EQ(k_->Peek(mm(pid), P(page), &v), Errno::kOk);
     return v;
   }
-  void TearDown() override {
-    Status s = CheckInvariants(*k_);
-    EXPECT_TRUE(s.ok()) << s.message();
-  }
-  std::unique_ptr<Kernel> k_;
 };
 
 //   * 0123 4567 89
@@ -143,14 +126,7 @@ TEST_P(MigrateTest, KsmDupsOfAChainMigrate) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllDesigns, MigrateTest,
-                         testing::ValuesIn(DesignNames()),
-                         [](const testing::TestParamInfo<std::string>& i) {
-                           std::string n = i.param;
-                           for (char& c : n)
-                             if (!isalnum(static_cast<unsigned char>(c)))
-                               c = '_';
-                           return n;
-                         });
+                         testing::ValuesIn(DesignNames()), DesignTestName);
 
 }  // namespace
 }  // namespace rmaplab
