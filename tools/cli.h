@@ -59,6 +59,11 @@ CLI::Option* AddSizeOption(CLI::App& app, const std::string& name,
                            uint64_t* pages, bool allow_zero,
                            const std::string& help);
 
+// KSM's `--ksm-max-page-sharing N` (at least 2) and `--ksm-use-zero-pages`,
+// as /sys/kernel/mm/ksm/ has them (replay, native and diff take both).
+void AddKsmOptions(CLI::App& app, uint32_t* max_page_sharing,
+                   bool* use_zero_pages);
+
 // `rmaplab ARGS...` (args excludes the program name): parses, runs the
 // subcommand, returns the exit status.  Defined in rmaplab.cc.
 int Main(const std::vector<std::string>& args, Io io);

@@ -25,7 +25,9 @@ serialised by a lock on /run/lock/rmaplab-native.lock):
                  approximation: MADV_PAGEOUT skips pages mapped by more than
                  one process)
   stats          pages_resident, pages_swapped, swap_slots_used, vmas,
-                 processes, ksm_pages_shared/sharing (delta since start),
+                 processes, ksm_pages_shared/sharing and
+                 ksm_stable_node_chains/dups (the trace's own: ksmd first
+                 clears what earlier runs left),
                  page_faults (workers' minflt+majflt, delta; includes a few
                  faults on the workers' own stacks after fork); the rmap
                  counters exist only in the simulator
@@ -39,8 +41,9 @@ constexpr char kDiffFooter[] =
     R"(Replays TRACE on the model (as 'rmaplab replay --check') and on this
 machine's kernel (as 'rmaplab native'), and compares their output line by
 line: maps, pagemap and error lines exactly; stats only on the keys both
-count alike (processes, vmas).  On the first divergence it prints the trace
-line, both outputs around it and the trace ops leading up to it.
+count alike (processes, vmas, the ksm_ counters).  On the first divergence
+it prints the trace line, both outputs around it and the trace ops leading
+up to it.  The KSM options apply to both sides.
 
 Exit status: 0 the outputs agree; 1 they diverge, or the model's checker
 failed; 2 bad usage, a trace that does not parse, or a trace that was
@@ -64,6 +67,8 @@ Run SetupNative(CLI::App& app, Io io) {
                 "standard error at the end, timed around the syscalls only");
   sub->add_flag("--keep-going", args->options.keep_going,
                 "go on after an op fails; exit 1 at the end");
+  AddKsmOptions(*sub, &args->options.ksm.max_page_sharing,
+                &args->options.ksm.use_zero_pages);
   sub->add_option("TRACE", args->path, "the trace file")->required();
   return [args, io] {
     return native::ReplayFile(args->path, args->options, *io.out, *io.err);
@@ -84,6 +89,7 @@ Run SetupDiff(CLI::App& app, Io io) {
   sub->add_flag_callback(
       "--no-check", [check] { *check = false; },
       "do not run the model's checker after every op");
+  AddKsmOptions(*sub, &args->ksm.max_page_sharing, &args->ksm.use_zero_pages);
   sub->add_option("TRACE", args->trace_path, "the trace file")->required();
   return [args, io] { return native::Diff(*args, *io.out, *io.err); };
 }

@@ -104,6 +104,8 @@ Run SetupReplay(CLI::App& app, Io io) {
       ->type_name("N")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
+  AddKsmOptions(*sub, &args->sim.ksm_max_page_sharing,
+                &args->sim.ksm_use_zero_pages);
   sub->add_option("TRACE", args->path, "the trace file")->required();
   return [args, io] { return RunReplay(*args, io); };
 }

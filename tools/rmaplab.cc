@@ -76,6 +76,28 @@ CLI::Option* AddSizeOption(CLI::App& app, const std::string& name,
       ->type_name("SIZE");
 }
 
+void AddKsmOptions(CLI::App& app, uint32_t* max_page_sharing,
+                   bool* use_zero_pages) {
+  app.add_option("--ksm-max-page-sharing", *max_page_sharing,
+                 "KSM's max_page_sharing: mappers per KSM page before a "
+                 "duplicate is made")
+      ->type_name("N")
+      ->check(CLI::Validator(
+          [](std::string& v) -> std::string {
+            unsigned long n = 0;
+            try {
+              n = std::stoul(v);
+            } catch (const std::exception&) {
+            }
+            return n >= 2 && n <= (1u << 30) ? "" : "needs a number, at least 2";
+          },
+          "N>=2"))
+      ->capture_default_str();
+  app.add_flag("--ksm-use-zero-pages", *use_zero_pages,
+               "KSM's use_zero_pages: merge empty pages into the zero page "
+               "(default off, as Linux)");
+}
+
 int Main(const std::vector<std::string>& args, Io io) {
   CLI::App app(
       "Linux anonymous memory in user space, with pluggable reverse maps.",

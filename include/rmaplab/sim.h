@@ -34,6 +34,9 @@ struct SimOptions {
   // expected outputs come from a machine with PKU; `rmaplab diff` sets this
   // from the host (HostHasPku()).
   bool pku = true;
+  // /sys/kernel/mm/ksm/max_page_sharing (at least 2) and use_zero_pages.
+  uint32_t ksm_max_page_sharing = 256;
+  bool ksm_use_zero_pages = false;
 };
 
 class Simulator {

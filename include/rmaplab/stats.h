@@ -41,6 +41,8 @@ struct Stats {
   uint64_t ksm_pages_sharing = 0;
   uint64_t ksm_pages_unshared = 0;
   uint64_t ksm_full_scans = 0;
+  uint64_t ksm_stable_node_chains = 0;  // stable nodes that are chains of dups
+  uint64_t ksm_stable_node_dups = 0;    // KSM pages that are dups in a chain
   uint64_t cow_copies = 0;
   uint64_t cow_reuses = 0;
   uint64_t page_faults = 0;
@@ -103,6 +105,8 @@ inline constexpr StatField kStatFields[] = {
     RMAPLAB_STAT(ksm_pages_sharing),
     RMAPLAB_STAT(ksm_pages_unshared),
     RMAPLAB_STAT(ksm_full_scans),
+    RMAPLAB_STAT(ksm_stable_node_chains),
+    RMAPLAB_STAT(ksm_stable_node_dups),
     RMAPLAB_STAT(cow_copies),
     RMAPLAB_STAT(cow_reuses),
     RMAPLAB_STAT(page_faults),

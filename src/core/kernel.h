@@ -111,7 +111,8 @@ class Kernel {
 
   // move_pages(2) for [addr, addr+len) of mm: every page mapped there moves
   // to NUMA node `node` with all its mappings (migrate.cc).  ENODEV if the
-  // node does not exist.
+  // node does not exist, EBUSY if a page could not move (after the others
+  // moved), ENOMEM if memory ran out; untouched and zero pages are skipped.
   Errno MigratePages(Mm& mm, uint64_t addr, uint64_t len, int node);
 
   // --- KSM (ksm.cc) ---
@@ -220,6 +221,7 @@ class Kernel {
   StableNode* TryToMergeTwoPages(RmapItem& item, Pfn pfn, RmapItem& tree_item,
                                  Pfn tree_pfn);
   RmapItem* UnstableTreeSearchInsert(RmapItem& item, Pfn pfn, Pfn* tree_pfn);
+  bool TryToMergeWithZeroPage(RmapItem& item, Pfn pfn);
   void CmpAndMergePage(Pfn pfn, RmapItem& item);
   RmapItem* ScanMm(MmSlot& slot, Pfn* out);
   RmapItem* ScanGetNextRmapItem(Pfn* out);
@@ -256,7 +258,11 @@ class Kernel {
   void UnuseShmem(ShmemObject& obj);
 
   // migrate.cc
-  bool MigrateOne(Pfn pfn, int node);
+  struct Migration;
+  Errno MigrateOne(Pfn pfn, int node);
+  void TryToMigrate(Migration& m);
+  void FolioMigrateMapping(Migration& m);
+  void RemoveMigrationPtes(Migration& m);
   std::vector<std::pair<Vma*, uint64_t>> Mappings(Pfn pfn, uint64_t* walks,
                                                   uint64_t* steps);
 
@@ -306,7 +312,7 @@ class Kernel {
   std::unordered_map<uint32_t, std::unique_ptr<ShmemObject>> shmem_;
   uint32_t next_shmem_id_ = 1;
   KernelStats stats_;
-  Ksm ksm_;
+  Ksm ksm_{opts_.ksm_max_page_sharing};
   std::string message_;
 };
 

@@ -2,8 +2,10 @@
 // MADV_UNMERGEABLE, the ksmd scanner (scan_get_next_rmap_item,
 // cmp_and_merge_page), merging (try_to_merge_one_page, write_protect_page,
 // replace_page), breaking (break_ksm), the reverse map of KSM pages
-// (rmap_walk_ksm) and swap-in of a page that was a KSM page
-// (ksm_might_need_to_copy).
+// (rmap_walk_ksm), swap-in of a page that was a KSM page
+// (ksm_might_need_to_copy), max_page_sharing's chains of dups (the data
+// side in Ksm, see ksm.h) and use_zero_pages (try_to_merge_with_zero_page,
+// is_ksm_zero_pte).  Migration of a KSM page is migrate.cc's.
 //
 // Seed 003 (Andrea, Nov 2008): replace_page() swaps one anonymous page for
 // a shared one, and write_protect_page() refuses a page whose refcount is
@@ -20,7 +22,10 @@
 //      the design's reverse map: its mappings are known to its stable node
 //      only, and every rmap hook on it comes here (the Folio*RmapPte
 //      functions below);
-//  (4) a KSM page's content never changes: writes and unsharing copy it.
+//  (4) a KSM page's content never changes: writes and unsharing copy it;
+//  (5) with use_zero_pages, a page merged with the zero page leaves no
+//      rmap_item in either tree, and its PTE is the zero page's, dirty
+//      (the only dirty zero-page PTE: read faults map it clean).
 #include "core/ksm.h"
 
 #include <algorithm>
@@ -123,9 +128,84 @@ void Ksm::RemoveNode(StableNode& node) {
     item->where = RmapItem::Where::kNone;
     item->head = nullptr;
   }
+  if (node.chain) {
+    ChainDelDup(node);  // stable_node_dup_del(); the chain may go empty
+  } else {
+    EraseFromTree(node);
+  }
+  nodes_.erase(node.id);  // destroys node
+}
+
+void Ksm::EraseFromTree(const StableNode& node) {
   auto it = stable_tree_.find(node.content);
   if (it != stable_tree_.end() && it->second == &node) stable_tree_.erase(it);
-  nodes_.erase(node.id);  // destroys node
+}
+
+StableNode& Ksm::NewNode(uint64_t content) {
+  auto node = std::make_unique<StableNode>();
+  node->id = next_node_id_++;
+  node->content = content;
+  StableNode& ref = *node;
+  nodes_.emplace(ref.id, std::move(node));
+  return ref;
+}
+
+// stable_node_chain_add_dup(): at the head of the chain's hlist.
+void Ksm::ChainAddDup(StableNode& chain, StableNode& dup) {
+  dup.chain = &chain;
+  chain.dups.insert(chain.dups.begin(), &dup);
+  dups_++;
+}
+
+void Ksm::ChainDelDup(StableNode& dup) {
+  auto& d = dup.chain->dups;
+  d.erase(std::find(d.begin(), d.end(), &dup));
+  dup.chain = nullptr;
+  dups_--;
+}
+
+// free_stable_node_chain(): the chain has no dup left.
+void Ksm::FreeChain(StableNode& chain) {
+  EraseFromTree(chain);
+  chains_--;
+  nodes_.erase(chain.id);
+}
+
+StableNode* Ksm::ChainPrune(uint64_t content, StableNode** dup) {
+  *dup = nullptr;
+  auto it = stable_tree_.find(content);
+  if (it == stable_tree_.end()) return nullptr;
+  StableNode* entry = it->second;
+  if (!entry->is_chain) {
+    if (!entry->kpfn) {  // ksm_get_folio() finds it stale
+      RemoveNode(*entry);
+      return nullptr;
+    }
+    *dup = entry;
+    return entry;
+  }
+  StableNode* found = nullptr;
+  for (StableNode* d : std::vector<StableNode*>(entry->dups)) {
+    if (!d->kpfn) {
+      RemoveNode(*d);
+      continue;
+    }
+    if (!found ||
+        (IsSharingCandidate(*d) && (!IsSharingCandidate(*found) ||
+                                    d->hlist.size() > found->hlist.size())))
+      found = d;
+  }
+  if (!found) {
+    FreeChain(*entry);
+    return nullptr;
+  }
+  *dup = found;
+  if (entry->dups.size() > 1) return entry;
+  // One dup left: it takes the chain's place in the tree.
+  ChainDelDup(*found);
+  FreeChain(*entry);
+  stable_tree_[content] = found;
+  return found;
 }
 
 void Ksm::StartPass() {
@@ -136,24 +216,33 @@ void Ksm::StartPass() {
 }
 
 StableNode* Ksm::StableTreeSearch(uint64_t content) {
-  auto it = stable_tree_.find(content);
-  if (it == stable_tree_.end()) return nullptr;
-  StableNode* node = it->second;
-  if (node->kpfn) return node;
-  RemoveNode(*node);
-  return nullptr;
+  StableNode* dup = nullptr;
+  ChainPrune(content, &dup);
+  return dup && IsSharingCandidate(*dup) ? dup : nullptr;
 }
 
 StableNode& Ksm::StableTreeInsert(Pfn kpfn, uint64_t content) {
-  if (StableTreeSearch(content)) std::abort();  // the caller searched first
-  auto node = std::make_unique<StableNode>();
-  node->id = next_node_id_++;
-  node->kpfn = kpfn;
-  node->content = content;
-  StableNode& ref = *node;
-  stable_tree_[content] = &ref;
-  nodes_.emplace(ref.id, std::move(node));
-  return ref;
+  StableNode& node = NewNode(content);
+  node.kpfn = kpfn;
+  return node;
+}
+
+void Ksm::StableTreeLink(StableNode& node) {
+  StableNode* dup = nullptr;
+  StableNode* entry = ChainPrune(node.content, &dup);
+  if (!entry) {
+    stable_tree_[node.content] = &node;
+    return;
+  }
+  if (!entry->is_chain) {  // alloc_stable_node_chain()
+    StableNode& chain = NewNode(node.content);
+    chain.is_chain = true;
+    chains_++;
+    stable_tree_[node.content] = &chain;
+    ChainAddDup(chain, *entry);
+    entry = &chain;
+  }
+  ChainAddDup(*entry, node);
 }
 
 void Ksm::StableTreeAppend(RmapItem& item, StableNode& node) {
@@ -259,6 +348,31 @@ Status Ksm::CheckInvariants() const {
       if (item->head != node.get())
         return Status::Error("ksm: hlist holds a stranger");
   }
+  return CheckChains();
+}
+
+Status Ksm::CheckChains() const {
+  uint64_t chains = 0, dups = 0;
+  for (const auto& [content, entry] : stable_tree_) {
+    if (entry->content != content || entry->chain)
+      return Status::Error("ksm: a stable tree entry is out of place");
+    if (!entry->is_chain) continue;
+    chains++;
+    dups += entry->dups.size();
+    for (const StableNode* d : entry->dups)
+      if (d->chain != entry || d->is_chain || d->content != content)
+        return Status::Error("ksm: a chain holds a stranger dup");
+  }
+  for (const auto& [id, node] : nodes_) {
+    if (node->is_chain && !node->hlist.empty())
+      return Status::Error("ksm: a stable_node_chain has rmap_items");
+    if (!node->chain) continue;
+    const auto& d = node->chain->dups;
+    if (std::find(d.begin(), d.end(), node.get()) == d.end())
+      return Status::Error("ksm: a dup is missing from its chain");
+  }
+  if (chains != chains_ || dups != dups_)
+    return Status::Error("ksm: stable_node_chains/dups are off");
   return Status::Ok();
 }
 
@@ -322,6 +436,13 @@ namespace {
 bool KsmCompatible(const Vma& vma) {
   return !(vma.flags & (VM_SHARED | VM_MAYSHARE));
 }
+
+// is_ksm_zero_pte(): a zero page KSM put in place of a zero-filled page
+// (use_zero_pages); replace_page() marks it dirty, which no read fault's
+// zero-page PTE is.
+bool IsKsmZeroPte(Pte pte) {
+  return pte.present() && pte.pfn() == kZeroPfn && pte.dirty();
+}
 }  // namespace
 
 Errno Kernel::KsmMadvise(Mm& mm, Vma& vma, uint64_t start, uint64_t end,
@@ -347,12 +468,14 @@ Errno Kernel::UnmergeKsmPages(Mm& mm, Vma& vma, uint64_t start, uint64_t end) {
   return Errno::kOk;
 }
 
-// break_ksm(): a FAULT_FLAG_UNSHARE fault on a KSM page: the process gets
-// a private copy, mapped read-only and clean (wp_page_copy with unshare).
+// break_ksm(): a FAULT_FLAG_UNSHARE fault on a KSM page, or on a zero page
+// KSM placed: the process gets a private copy, mapped read-only and clean
+// (wp_page_copy with unshare).
 Errno Kernel::BreakKsm(Mm& mm, Vma& vma, uint64_t addr) {
   Pte* pte = mm.pt.Find(addr);
-  if (!pte || !pte->present() || pte->pfn() == kZeroPfn ||
-      !Frame(pte->pfn()).Test(PG_ksm))
+  if (!pte || !pte->present()) return Errno::kOk;
+  bool ksm_zero = IsKsmZeroPte(*pte);
+  if (!ksm_zero && (pte->pfn() == kZeroPfn || !Frame(pte->pfn()).Test(PG_ksm)))
     return Errno::kOk;
   Errno e = WpFault(mm, vma, addr, *pte);
   if (e == Errno::kOk) pte->v &= ~(Pte::kWrite | Pte::kDirty);
@@ -456,8 +579,11 @@ bool Kernel::TryToMergeWithKsmPage(RmapItem& item, Pfn pfn, Pfn kpfn) {
 StableNode* Kernel::TryToMergeTwoPages(RmapItem& item, Pfn pfn,
                                        RmapItem& tree_item, Pfn tree_pfn) {
   if (!TryToMergeWithKsmPage(item, pfn, 0)) return nullptr;
-  if (TryToMergeWithKsmPage(tree_item, tree_pfn, pfn))
-    return &ksm_.NodeOf(Frame(pfn));
+  if (TryToMergeWithKsmPage(tree_item, tree_pfn, pfn)) {
+    StableNode& node = ksm_.NodeOf(Frame(pfn));
+    ksm_.StableTreeLink(node);  // stable_tree_insert()
+    return &node;
+  }
   // break_cow(): the twin refused (pinned); undo our side.
   Mm* mm = item.slot->mm;
   if (Vma* vma = FindMergeableVma(mm, item.address))
@@ -482,10 +608,29 @@ RmapItem* Kernel::UnstableTreeSearchInsert(RmapItem& item, Pfn pfn,
   return nullptr;
 }
 
+// try_to_merge_with_zero_page(): with use_zero_pages, a page whose
+// checksum is the empty page's is replaced by the zero page itself, its
+// PTE marked dirty (a KSM zero page); true if done (or the vma is gone).
+bool Kernel::TryToMergeWithZeroPage(RmapItem& item, Pfn pfn) {
+  if (!opts_.ksm_use_zero_pages || item.oldchecksum != 0) return false;
+  Vma* vma = FindMergeableVma(item.slot->mm, item.address);
+  if (!vma) return true;
+  Page& page = Frame(pfn);
+  if (!page.Test(PG_anon) || page.Test(PG_locked) ||
+      !WriteProtectPage(*vma, item.address, pfn) || page.content != 0)
+    return false;
+  Pte& pte = *vma->mm->pt.Find(item.address);
+  ZapPte(*vma, item.address, pte);
+  pte = Pte::Present(kZeroPfn, false, true, true);  // pte_mkdirty(special)
+  return true;
+}
+
 // cmp_and_merge_page().
 void Kernel::CmpAndMergePage(Pfn pfn, RmapItem& item) {
   Page& page = Frame(pfn);
   StableNode* node = page.Test(PG_ksm) ? &ksm_.NodeOf(page) : nullptr;
+  StableNode* knode = node;  // a KSM page forked: it joins its own node,
+                             // over max_page_sharing if need be
   if (node) {
     if (item.head == node) return;
   } else {
@@ -495,8 +640,9 @@ void Kernel::CmpAndMergePage(Pfn pfn, RmapItem& item) {
       item.oldchecksum = checksum;  // changing, or new: wait a pass
       return;
     }
+    if (TryToMergeWithZeroPage(item, pfn)) return;
+    knode = ksm_.StableTreeSearch(page.content);
   }
-  StableNode* knode = ksm_.StableTreeSearch(page.content);
   ksm_.RemoveRmapItemFromTree(item);
   if (knode) {
     if (TryToMergeWithKsmPage(item, pfn, knode->kpfn))

@@ -6,6 +6,17 @@
 // break_ksm) are Kernel members in ksm.cc; this class holds the data and
 // the operations that touch no page.
 //
+// max_page_sharing (Linux 4.13+): no KSM page gets more than
+// max_page_sharing rmap_items.  When the stable tree already holds a full
+// KSM page of some content, a new KSM page of that content becomes one more
+// stable_node_dup of a stable_node_chain, the tree's entry for the content
+// (stable_tree_insert); a search picks the dup with the most sharers that
+// still has room (stable_node_dup / chain_prune), prunes stale dups on the
+// way, and collapses a chain left with one dup back into a plain node.
+// Linux prunes at most every stable_node_chains_prune_millisecs; the model,
+// which has no clock, prunes on every search of the content.  A fork may
+// take a dup over the limit (max_page_sharing_bypass), as in Linux.
+//
 // The reverse map of a KSM page (rmap_walk_ksm) is its stable node: the
 // rmap_items on its hlist, plus `forked`, the mappings Linux reaches through
 // an rmap_item's anon_vma (search_new_forks): PTEs fork copied, and PTEs a
@@ -25,7 +36,15 @@
 //  (4) an allocated PG_ksm page names (page->mapping) a live node whose
 //      kpfn is that page, and is never PG_anon_exclusive;
 //  (5) every PTE of a KSM page is an hlist item or a forked entry of its
-//      node (the checker's rmap walk, invariants.cc (4)).
+//      node (the checker's rmap walk, invariants.cc (4));
+//  (6) a content's stable tree entry is a plain node or a chain (a node
+//      is outside the tree only between StableTreeInsert and
+//      StableTreeLink, or when its twin refused, until its page goes); a chain
+//      holds only dups of its content, each dup names that chain, a dup is
+//      never in the tree itself, and stable_node_chains / stable_node_dups
+//      count the chains and their dups;
+//  (7) no rmap_item joins a node holding max_page_sharing items but
+//      through a fork (the bypass).
 #ifndef RMAPLAB_CORE_KSM_H_
 #define RMAPLAB_CORE_KSM_H_
 
@@ -66,14 +85,18 @@ struct MmSlot {
   std::map<uint64_t, std::unique_ptr<RmapItem>> rmap_list;  // by address
 };
 
-// struct ksm_stable_node: one KSM page.
+// struct ksm_stable_node: one KSM page (a plain node, or a dup of a
+// chain), or a stable_node_chain (is_chain: no page; `dups` its hlist).
 struct StableNode {
   uint32_t id = 0;       // what the KSM page's page->mapping holds
   Pfn kpfn = 0;          // the KSM page; 0 once it was freed (stale)
   uint64_t content = 0;  // the stable tree's key
   std::vector<RmapItem*> hlist;
   std::vector<std::pair<Mm*, uint64_t>>
-      forked;  // mappings without an rmap_item
+      forked;                     // mappings without an rmap_item
+  StableNode* chain = nullptr;    // a dup's chain (STABLE_NODE_DUP_HEAD)
+  bool is_chain = false;          // rmap_hlist_len == STABLE_NODE_CHAIN
+  std::vector<StableNode*> dups;  // a chain's dups, head first
 };
 
 class Ksm {
@@ -87,7 +110,11 @@ class Ksm {
     uint64_t seqnr = 0;     // completed passes (full_scans)
   };
 
-  Ksm() { scan_.cursor = slots_.end(); }
+  // max_page_sharing: /sys/kernel/mm/ksm/max_page_sharing (>= 2).
+  explicit Ksm(uint32_t max_page_sharing = 256)
+      : max_page_sharing_(max_page_sharing) {
+    scan_.cursor = slots_.end();
+  }
 
   // --- mm_slots (__ksm_enter, __ksm_exit) ---
   MmSlot* SlotOf(const Mm& mm) const;
@@ -108,11 +135,26 @@ class Ksm {
 
   // --- trees ---
   void StartPass();  // the unstable tree is rebuilt every pass
-  // stable_tree_search(): the live node holding `content`, or nullptr;
-  // drops a stale node found on the way.
+  // stable_tree_search(): the live node (a dup, if the content is chained)
+  // holding `content` that can take one more sharer, or nullptr (none, or
+  // all full: the page waits for a twin in the unstable tree); prunes
+  // stale nodes on the way.
   StableNode* StableTreeSearch(uint64_t content);
+  // stable_tree_insert() in two steps, as Linux orders it: the page that
+  // becomes a KSM page gets its node now (outside the tree: it has no
+  // stable node yet in Linux), and StableTreeLink() puts the node in the
+  // tree once its twin merged too (a failed twin leaves no trace): a plain
+  // node, or a new dup when the tree holds the content already (making the
+  // entry a chain).
   StableNode& StableTreeInsert(Pfn kpfn, uint64_t content);
+  void StableTreeLink(StableNode& node);
   void StableTreeAppend(RmapItem& item, StableNode& node);
+  // is_page_sharing_candidate(): some mapper left, and room for one more.
+  bool IsSharingCandidate(const StableNode& node) const {
+    return !node.hlist.empty() && node.hlist.size() < max_page_sharing_;
+  }
+  // folio_migrate_ksm(): the KSM page moved to `kpfn`.
+  void SetKpfn(StableNode& node, Pfn kpfn) { node.kpfn = kpfn; }
   RmapItem* UnstableTreeFind(uint64_t content) const;
   void UnstableTreeInsert(RmapItem& item, uint64_t content);
 
@@ -140,6 +182,9 @@ class Ksm {
   uint64_t pages_sharing() const;  // their further rmap_items
   uint64_t pages_unshared() const { return unshared_; }
   uint64_t full_scans() const { return scan_.seqnr; }
+  uint64_t stable_node_chains() const { return chains_; }
+  uint64_t stable_node_dups() const { return dups_; }
+  uint32_t max_page_sharing() const { return max_page_sharing_; }
   Scan& scan() { return scan_; }
 
   Status CheckInvariants() const;
@@ -148,6 +193,17 @@ class Ksm {
   void FreeRmapItem(MmSlot& slot, uint64_t addr);
   // remove_node_from_stable_tree(): a stale node goes with its items.
   void RemoveNode(StableNode& node);
+  StableNode& NewNode(uint64_t content);
+  void EraseFromTree(const StableNode& node);  // if it is the tree's entry
+  // chain_prune(): drops the stale dups of the chain at `it`, frees an
+  // empty chain, collapses a chain of one dup; returns the tree entry left
+  // for the content (nullptr if none) and in *dup the best dup: the
+  // sharing candidate with the most sharers, else any live one.
+  StableNode* ChainPrune(uint64_t content, StableNode** dup);
+  void ChainAddDup(StableNode& chain, StableNode& dup);
+  void ChainDelDup(StableNode& dup);
+  void FreeChain(StableNode& chain);
+  Status CheckChains() const;
 
   SlotList slots_;  // ksm_mm_head's list, in scanning order
   std::unordered_map<const Mm*, MmSlot*> by_mm_;
@@ -157,6 +213,9 @@ class Ksm {
   std::map<uint64_t, StableNode*> stable_tree_;  // by content
   std::map<uint64_t, RmapItem*> unstable_tree_;  // by content at insertion
   uint64_t unshared_ = 0;
+  uint32_t max_page_sharing_;
+  uint64_t chains_ = 0;  // ksm_stable_node_chains
+  uint64_t dups_ = 0;    // ksm_stable_node_dups
 };
 
 }  // namespace rmaplab

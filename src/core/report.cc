@@ -96,6 +96,8 @@ Stats Kernel::Stats() const {
   s.ksm_pages_sharing = ksm_.pages_sharing();
   s.ksm_pages_unshared = ksm_.pages_unshared();
   s.ksm_full_scans = ksm_.full_scans();
+  s.ksm_stable_node_chains = ksm_.stable_node_chains();
+  s.ksm_stable_node_dups = ksm_.stable_node_dups();
   s.cow_copies = stats_.cow_copies;
   s.cow_reuses = stats_.cow_reuses;
   s.page_faults = stats_.page_faults;

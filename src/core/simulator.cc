@@ -265,6 +265,8 @@ Result<std::unique_ptr<Simulator>> Simulator::Create(const SimOptions& opts) {
     for (const DesignInfo& d : Designs()) names += (names.empty() ? "" : ", ") + d.name;
     return Status::Error("unknown design '" + opts.design + "' (known: " + names + ")");
   }
+  if (opts.ksm_max_page_sharing < 2)  // as the sysfs knob refuses it
+    return Status::Error("ksm max_page_sharing must be at least 2");
   return std::unique_ptr<Simulator>(new SimulatorImpl(std::move(rmap), opts));
 }
 

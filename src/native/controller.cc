@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -55,6 +56,7 @@ Controller::Controller(Machine* machine, const Options& options,
                        std::ostream& out, std::ostream& err)
     : machine_(machine), options_(options), out_(out), err_(err) {
   ksm_base_ = machine_->ReadKsm();
+  machine_->SetKsmTunables(options.ksm);
 }
 
 Controller::~Controller() {
@@ -118,6 +120,21 @@ Status Controller::Start() {
 }
 
 int Controller::Run(const Trace& trace) {
+  // A trace that uses KSM starts from a KSM without stale state of earlier
+  // runs, in its own settings, so that the ksm_ stats deltas are its own.
+  bool uses_ksm =
+      std::any_of(trace.ops.begin(), trace.ops.end(), [](const Op& op) {
+        return op.kind == OpKind::kKsm ||
+               (op.kind == OpKind::kMadvise && op.advice == Advice::kMergeable);
+      });
+  if (uses_ksm) {
+    Status s = machine_->EnsureKsm();
+    if (!s.ok()) {
+      err_ << "rmaplab native: " << s.message() << '\n';
+      return 2;
+    }
+    ksm_base_ = machine_->ReadKsm();
+  }
   bool failed = false;
   for (const Op& op : trace.ops) {
     Result<Errno> r = Execute(op);

@@ -36,6 +36,7 @@ namespace rmaplab::native {
 struct Options {
   bool time = false;
   bool keep_going = false;
+  KsmTunables ksm;
 };
 
 class Controller {

@@ -156,6 +156,10 @@ Result<Errno> Controller::Stats(const Op& op) {
        {"processes", workers_.size()},
        {"ksm_pages_shared", delta(ksm.pages_shared, ksm_base_.pages_shared)},
        {"ksm_pages_sharing", delta(ksm.pages_sharing, ksm_base_.pages_sharing)},
+       {"ksm_stable_node_chains",
+        delta(ksm.stable_node_chains, ksm_base_.stable_node_chains)},
+       {"ksm_stable_node_dups",
+        delta(ksm.stable_node_dups, ksm_base_.stable_node_dups)},
        {"page_faults", trace_faults_}});
   return Errno::kOk;
 }

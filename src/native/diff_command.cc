@@ -5,7 +5,8 @@
 //  (1) `maps`, `pagemap` and `error` lines must match byte for byte, in
 //      order.
 //  (2) `stats` blocks are compared only on kComparedStats, the keys both
-//      sides print with the same meaning.  The native replayer counts only
+//      sides print with the same meaning (the KSM ones: while nothing else
+//      on the machine uses KSM).  The native replayer counts only
 //      the trace's own pages and VMAs, so `pages_resident` (the model also
 //      counts shmem pages no one maps, pinned pages no one maps, ...) and
 //      `page_faults` (native adds the workers' own stack faults after fork)
@@ -38,7 +39,14 @@ namespace rmaplab::native {
 namespace {
 
 // Stats keys that mean the same on both sides; see invariant (2).
-constexpr std::string_view kComparedStats[] = {"processes", "vmas"};
+// The KSM counters are machine-wide deltas on the kernel's side: they hold
+// while nothing else on the machine merges pages during the run.
+constexpr std::string_view kComparedStats[] = {"processes",
+                                               "vmas",
+                                               "ksm_pages_shared",
+                                               "ksm_pages_sharing",
+                                               "ksm_stable_node_chains",
+                                               "ksm_stable_node_dups"};
 
 // Lines of context shown around a divergence, and trace ops before it.
 constexpr int kContext = 6;
@@ -219,7 +227,9 @@ int RunModel(const DiffOptions& args, const Trace& trace,
   SimOptions sopts;
   sopts.design = args.design;
   sopts.check = args.check;
-  sopts.pku = HostHasPku();  // the model runs the kernel's own x86 rules
+  sopts.pku = HostHasPku();
+  sopts.ksm_max_page_sharing = args.ksm.max_page_sharing;
+  sopts.ksm_use_zero_pages = args.ksm.use_zero_pages;  // the model runs the kernel's own x86 rules
   Result<std::unique_ptr<Simulator>> sim = Simulator::Create(sopts);
   if (!sim.ok()) {
     err << "rmaplab diff: " << sim.status().message() << '\n';
@@ -276,6 +286,7 @@ int Diff(const DiffOptions& args, std::ostream& out, std::ostream& err) {
   }
   Options options;
   options.keep_going = args.keep_going;
+  options.ksm = args.ksm;
   Result<int> native_rc =
       RunTrace(trace.value(), options, kernel_out, kernel_err);
   if (!native_rc.ok()) {

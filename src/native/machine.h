@@ -34,6 +34,14 @@ namespace rmaplab::native {
 struct KsmCounters {
   uint64_t pages_shared = 0;
   uint64_t pages_sharing = 0;
+  uint64_t stable_node_chains = 0;
+  uint64_t stable_node_dups = 0;
+};
+
+// The KSM settings a trace runs under (SimOptions' ksm_* on the model).
+struct KsmTunables {
+  uint32_t max_page_sharing = 256;  // Linux's default
+  bool use_zero_pages = false;      // Linux's default
 };
 
 class Machine {
@@ -48,6 +56,12 @@ class Machine {
   void AddWorker(pid_t pid);
   void RemoveWorker(pid_t pid);
 
+  // The KSM settings the first `* ksm` op sets (and the end restores).
+  void SetKsmTunables(const KsmTunables& t) { ksm_tunables_ = t; }
+  // Saves the KSM settings, stops ksmd, lets it drop what exited processes
+  // left (stale stable nodes, rmap_items), then sets the KsmTunables;
+  // idempotent.  The `* ksm` ops call it too.
+  Status EnsureKsm();
   // `* ksm PAGES`: ksmd runs one batch of PAGES pages (pages_to_scan), then
   // is stopped again.
   Status KsmScan(uint64_t pages);
@@ -73,13 +87,16 @@ class Machine {
 
  private:
   Machine() = default;
-  Status EnsureKsm();
+  Status DropStaleKsmState();
+  Status DropEmptyChains();
+  Status SetKsmTunable(const char* name, uint64_t value);
   Status SetupZram();
   Status EnsureCgroup();
 
   int lock_fd_ = -1;
   bool ksm_ready_ = false;
   unsigned ksm_kick_ = 0;
+  KsmTunables ksm_tunables_;
   std::string swap_device_;  // "/dev/zramN" once swapon succeeded
   std::string cgroup_dir_;   // set once the reclaim cgroup exists
   bool cgroup_unavailable_ = false;

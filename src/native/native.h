@@ -38,6 +38,7 @@ struct DiffOptions {
   std::string design = "anon_vma_chain";
   bool keep_going = false;
   bool check = true;  // the model's checker after every op
+  KsmTunables ksm;    // for both sides
 };
 
 // `rmaplab diff`: the model and this machine's kernel on one trace.

@@ -119,8 +119,12 @@ int LinuxAdvice(Advice a) {
   return -1;
 }
 
-// move_pages(2) on this process; a page that is not mapped at all gives
-// EFAULT, a page never touched (-ENOENT) is not an error.
+// move_pages(2) on this process, as the trace format (version 2) states
+// it: MPOL_MF_MOVE_ALL (root) so that pages other processes map move too,
+// as the model moves them with every mapping; a page never touched
+// (-ENOENT), the zero page or an address outside every vma (-EFAULT) are
+// skipped; pages that could not move (a positive return: how many) fail
+// the op with EBUSY; any other per-page status is that errno.
 int DoMigrate(const Op& op) {
   size_t n = op.len / kPageSize;
   std::vector<void*> pages;
@@ -130,12 +134,13 @@ int DoMigrate(const Op& op) {
     nodes.push_back(op.node);
     status.push_back(0);
   }
-  constexpr int kMpolMfMove = 1 << 1;
+  constexpr int kMpolMfMoveAll = 1 << 2;
   long r = syscall(SYS_move_pages, 0, n, pages.data(), nodes.data(),
-                   status.data(), kMpolMfMove);
+                   status.data(), kMpolMfMoveAll);
   if (r < 0) return errno;
+  if (r > 0) return EBUSY;
   for (int s : status) {
-    if (s == -EFAULT) return EFAULT;
+    if (s < 0 && s != -ENOENT && s != -EFAULT) return -s;
   }
   return 0;
 }
