@@ -13,6 +13,8 @@
 
 namespace rmaplab {
 int CompareCommand(const std::vector<std::string>& args);
+int ScenariosCommand(const std::vector<std::string>& args);
+int ScenarioCommand(const std::vector<std::string>& args);
 namespace {
 
 constexpr const char* kUsage =
@@ -167,6 +169,8 @@ int Main(int argc, char** argv) {
   if (cmd == "replay") return ReplayCommand(args);
   if (cmd == "designs") return DesignsCommand(args);
   if (cmd == "compare") return CompareCommand(args);
+  if (cmd == "scenarios") return ScenariosCommand(args);
+  if (cmd == "scenario") return ScenarioCommand(args);
   if (cmd == "native") return NativeCommand(args, std::cout, std::cerr);
   if (cmd == "diff") return DiffCommand(args, std::cout, std::cerr);
   if (cmd == "gen") return GenCommand(args, std::cout, std::cerr);
