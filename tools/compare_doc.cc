@@ -191,8 +191,8 @@ std::string PlotScript() {
 #endif
 }
 
-// Runs `python3 scripts/plot --html PATH DOC`, the document in a
-// temporary file.
+// Runs `scripts/plot --html PATH DOC` (its #! line names Debian's python3,
+// which has python3-matplotlib), the document in a temporary file.
 int WriteHtml(const json& doc, const std::string& path, std::ostream& err) {
   char tmp[] = "/tmp/rmaplab-report-XXXXXX";
   int fd = mkstemp(tmp);
@@ -206,13 +206,13 @@ int WriteHtml(const json& doc, const std::string& path, std::ostream& err) {
     f << doc.dump();
   }
   std::string script = PlotScript();
-  std::vector<std::string> argv_s = {"python3", script, "--html", path, tmp};
+  std::vector<std::string> argv_s = {script, "--html", path, tmp};
   std::vector<char*> argv;
   for (std::string& a : argv_s) argv.push_back(a.data());
   argv.push_back(nullptr);
   pid_t pid;
   int rc =
-      posix_spawnp(&pid, "python3", nullptr, nullptr, argv.data(), environ);
+      posix_spawn(&pid, script.c_str(), nullptr, nullptr, argv.data(), environ);
   int status = 0;
   if (rc == 0) waitpid(pid, &status, 0);
   std::remove(tmp);

@@ -90,11 +90,11 @@ class TraceWriter {
 };
 
 // Memory for a working set of `pages` of which `percent` fit; 0 (no
-// limit) from 100 % up.  Never below 64 pages, so reclaim has room.
+// limit) from 100 % up.  Never below 16 pages, so reclaim has room.
 inline uint64_t PressurePages(uint64_t pages, uint64_t percent) {
   if (percent >= 100) return 0;
   uint64_t mem = pages * percent / 100;
-  return mem < 64 ? 64 : mem;
+  return mem < 16 ? 16 : mem;
 }
 
 // The generators (fork.cc, vma.cc, memory.cc).
