@@ -49,7 +49,7 @@ std::vector<Scenario> MakeScenarios() {
        "page's mappers costs when every process owns its own chunk",
        {Count("procs", "200", "child processes", 1, 20000),
         Count("chunk", "64", "pages each child maps and writes", 1, 65536),
-        {"mem", "24M", "memory for anonymous pages", 64 * kPageSize, 1ULL << 40,
+        {"mem", "24M", "memory for anonymous pages", 16 * kPageSize, 1ULL << 40,
          true}},
        {kStepsPerPage, "rmap_wasted_steps", "rmap_bytes_peak",
         "page_struct_bytes_i386", "pswpout", "wall_ms"},
