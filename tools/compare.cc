@@ -14,6 +14,9 @@
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -166,6 +169,7 @@ struct CompareArgs {
   std::string sweep, format = "table", html, mem, swap;
   bool all_columns = false;
   unsigned jobs = std::max(1u, std::thread::hardware_concurrency());
+  int job = -1;  // run only this job of the plan
 };
 
 // The headline of a trace file (it declares none).
@@ -289,6 +293,64 @@ std::string Plan(const CompareArgs& a, const SimOptions& opts, json* groups,
   return "";
 }
 
+// Options compare and sweep share.
+void AddPlanOptions(CLI::App& app, CompareArgs& a) {
+  app.add_option("--scenario", a.scenarios,
+                 "scenarios to run (NAME...; trace files go before the options "
+                 "or after --)");
+  app.add_option("--design", a.designs,
+                 "design to run (repeatable; default all)")
+      ->allow_extra_args(false);
+  app.add_option("--param", a.params,
+                 "NAME=VALUE for every chosen scenario that has NAME "
+                 "(repeatable)")
+      ->allow_extra_args(false);
+  app.add_option("--sweep", a.sweep,
+                 "NAME=V1,V2,...: a run per value, a curve per design");
+  app.add_option("--mem", a.mem, "memory (e.g. 64M), overriding scenarios'");
+  app.add_option("--swap", a.swap, "swap space (default 256G; 0 for none)");
+  app.add_option("traces", a.traces, "trace files to run as well");
+}
+
+// -1 to go on, else the exit status (0 after --help, 2 for bad usage).
+int ParseCli(CLI::App& app, const std::vector<std::string>& argv) {
+  try {
+    std::vector<std::string> rev(argv.rbegin(), argv.rend());
+    app.parse(rev);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e, std::cout, std::cerr) == 0 ? 0 : 2;
+  }
+  return -1;
+}
+
+// The groups and jobs of `a`; false after saying why on stderr.
+bool PlanFromArgs(const CompareArgs& a, const std::string& cmd, json* groups,
+                  std::vector<Job>* jobs) {
+  SimOptions opts;
+  if (!a.mem.empty() &&
+      !ParseSizeOption(cmd, "--mem", a.mem, false, &opts.mem_pages, std::cerr))
+    return false;
+  if (!a.swap.empty() && !ParseSizeOption(cmd, "--swap", a.swap, true,
+                                          &opts.swap_pages, std::cerr))
+    return false;
+  if (std::string err = Plan(a, opts, groups, jobs); !err.empty()) {
+    std::cerr << "rmaplab " << cmd << ": " << err << "\n";
+    return false;
+  }
+  return true;
+}
+
+std::string ShellQuote(const std::string& s) {
+  if (!s.empty() &&
+      s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJ"
+                          "KLMNOPQRSTUVWXYZ0123456789_-+=.,/:@") ==
+          std::string::npos)
+    return s;
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
 }  // namespace
 
 int CompareCommand(const std::vector<std::string>& argv) {
@@ -302,46 +364,27 @@ int CompareCommand(const std::vector<std::string>& argv) {
       "cannot do are counted in 'errors'.",
       "rmaplab compare");
   CompareArgs a;
-  app.add_option("--scenario", a.scenarios,
-                 "scenarios to run (NAME...; trace files go before the options "
-                 "or after --)");
-  app.add_option("--design", a.designs,
-                 "design to run (repeatable; default all)")
-      ->allow_extra_args(false);
-  app.add_option("--param", a.params,
-                 "NAME=VALUE for every chosen scenario that has NAME "
-                 "(repeatable)")
-      ->allow_extra_args(false);
-  app.add_option("--sweep", a.sweep,
-                 "NAME=V1,V2,...: a run per value, a curve per design");
+  AddPlanOptions(app, a);
   app.add_option("--format", a.format, "table, csv or json")
       ->check(CLI::IsMember({"table", "csv", "json"}));
   app.add_flag("--all-columns", a.all_columns, "table: every counter");
   app.add_option("--html", a.html, "also write the HTML report to FILE");
-  app.add_option("--mem", a.mem, "memory (e.g. 64M), overriding scenarios'");
-  app.add_option("--swap", a.swap, "swap space (default 256G; 0 for none)");
   app.add_option("-j,--jobs", a.jobs, "threads (default: the cores)")
       ->check(CLI::Range(1u, 1024u));
-  app.add_option("traces", a.traces, "trace files to run as well");
-  try {
-    std::vector<std::string> rev(argv.rbegin(), argv.rend());
-    app.parse(rev);
-  } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e, std::cout, std::cerr);
-    return rc == 0 ? 0 : 2;
-  }
-  SimOptions opts;
-  if (!a.mem.empty() && !ParseSizeOption("compare", "--mem", a.mem, false,
-                                         &opts.mem_pages, std::cerr))
-    return 2;
-  if (!a.swap.empty() && !ParseSizeOption("compare", "--swap", a.swap, true,
-                                          &opts.swap_pages, std::cerr))
-    return 2;
+  app.add_option("--job", a.job,
+                 "run only job N (from 0) of the plan, as 'rmaplab sweep' "
+                 "writes them");
+  if (int rc = ParseCli(app, argv); rc >= 0) return rc;
   json groups = json::array();
   std::vector<Job> jobs;
-  if (std::string err = Plan(a, opts, &groups, &jobs); !err.empty()) {
-    std::cerr << "rmaplab compare: " << err << "\n";
-    return 2;
+  if (!PlanFromArgs(a, "compare", &groups, &jobs)) return 2;
+  if (a.job >= 0) {
+    if (static_cast<size_t>(a.job) >= jobs.size()) {
+      std::cerr << "rmaplab compare: --job " << a.job << ": the plan has "
+                << jobs.size() << " jobs\n";
+      return 2;
+    }
+    jobs = {jobs[a.job]};
   }
   std::vector<Outcome> outcomes = RunJobs(jobs, a.jobs);
   json runs = json::array();
@@ -354,13 +397,73 @@ int CompareCommand(const std::vector<std::string>& argv) {
     runs.push_back(std::move(outcomes[i].run));
   }
   std::string command = "rmaplab compare";
-  for (const std::string& s : argv) command += " " + s;
+  for (const std::string& s : argv) command += " " + ShellQuote(s);
   json doc = {{"format", kCompareFormat},
               {"command", command},
               {"groups", groups},
               {"runs", runs}};
   return RenderDocument(doc, {a.format, a.all_columns, a.html}, std::cout,
                         std::cerr);
+}
+
+int SweepCommand(const std::vector<std::string>& argv) {
+  CLI::App app(
+      "Plans what 'rmaplab compare' with the same options would run and "
+      "writes one shell command per job (scenario x design x sweep point) to "
+      "the --jobs FILE, each writing its JSON result to DIR/job-NNNNN.json: "
+      "run them with GNU parallel (parallel < FILE; across hosts with "
+      "--sshlogin, where the binary and the working directory exist too) or "
+      "a Slurm job array (sed -n \"${SLURM_ARRAY_TASK_ID}p\" FILE | sh), "
+      "then merge with 'rmaplab report DIR/job-*.json'.",
+      "rmaplab sweep");
+  CompareArgs a;
+  std::string jobs_file, dir = "results", binary;
+  AddPlanOptions(app, a);
+  app.add_option("--jobs", jobs_file, "write the job commands to FILE")
+      ->required();
+  app.add_option("--results", dir,
+                 "directory of the jobs' JSON (default "
+                 "results)");
+  app.add_option("--binary", binary,
+                 "rmaplab binary the jobs run (default "
+                 "this one)");
+  if (int rc = ParseCli(app, argv); rc >= 0) return rc;
+  json groups = json::array();
+  std::vector<Job> jobs;
+  if (!PlanFromArgs(a, "sweep", &groups, &jobs)) return 2;
+  if (binary.empty()) {
+    std::error_code ec;
+    binary = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+    if (ec) binary = "rmaplab";
+  }
+  std::string args;  // the plan's own options, in the order given
+  for (size_t i = 0; i < argv.size(); ++i) {
+    const std::string& s = argv[i];
+    bool drop = s == "--jobs" || s == "--results" || s == "--binary";
+    if (drop) {
+      ++i;
+      continue;
+    }
+    if (s.rfind("--jobs=", 0) == 0 || s.rfind("--results=", 0) == 0 ||
+        s.rfind("--binary=", 0) == 0)
+      continue;
+    args += " " + ShellQuote(s);
+  }
+  std::ofstream out(jobs_file);
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    char name[32];
+    std::snprintf(name, sizeof name, "job-%05zu.json", i);
+    out << "mkdir -p " << ShellQuote(dir) << " && " << ShellQuote(binary)
+        << " compare" << args << " --format json -j 1 --job " << i << " > "
+        << ShellQuote(dir + "/" + name) << "\n";
+  }
+  if (!out.flush()) {
+    std::cerr << "rmaplab sweep: cannot write " << jobs_file << "\n";
+    return 2;
+  }
+  std::cerr << "rmaplab sweep: " << jobs.size() << " jobs in " << jobs_file
+            << "; then: rmaplab report " << dir << "/job-*.json\n";
+  return 0;
 }
 
 }  // namespace rmaplab

@@ -260,7 +260,8 @@ bool MergeDocuments(const std::vector<json>& docs, json* merged,
               {"runs", json::array()}};
   std::set<std::string> seen;
   for (const json& d : docs) {
-    if (!d.is_object() || d.value("format", "") != kCompareFormat) {
+    if (!d.is_object() || d.value("format", "") != kCompareFormat ||
+        !d.contains("groups") || !d.contains("runs")) {
       err << "rmaplab report: not a " << kCompareFormat << " document\n";
       return false;
     }

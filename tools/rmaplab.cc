@@ -15,6 +15,8 @@ namespace rmaplab {
 int CompareCommand(const std::vector<std::string>& args);
 int ScenariosCommand(const std::vector<std::string>& args);
 int ScenarioCommand(const std::vector<std::string>& args);
+int ReportCommand(const std::vector<std::string>& args);
+int SweepCommand(const std::vector<std::string>& args);
 namespace {
 
 constexpr const char* kUsage =
@@ -63,7 +65,6 @@ bool WantsHelp(const std::vector<std::string>& args) {
   return false;
 }
 
-
 int ReplayCommand(const std::vector<std::string>& args) {
   if (WantsHelp(args)) {
     std::cout << kReplayUsage;
@@ -96,7 +97,8 @@ int ReplayCommand(const std::vector<std::string>& args) {
       ropts.time = true;
     } else if (a == "--mem") {
       const std::string* v = value("--mem");
-      if (!v || !ParseSizeOption("replay", a, *v, false, &opts.mem_pages, std::cerr))
+      if (!v ||
+          !ParseSizeOption("replay", a, *v, false, &opts.mem_pages, std::cerr))
         return 2;
     } else if (a == "--numa-nodes") {
       const std::string* v = value("--numa-nodes");
@@ -109,10 +111,12 @@ int ReplayCommand(const std::vector<std::string>& args) {
       opts.numa_nodes = std::stoi(*v);
     } else if (a == "--swap") {
       const std::string* v = value("--swap");
-      if (!v || !ParseSizeOption("replay", a, *v, true, &opts.swap_pages, std::cerr))
+      if (!v ||
+          !ParseSizeOption("replay", a, *v, true, &opts.swap_pages, std::cerr))
         return 2;
     } else if (!a.empty() && a[0] == '-') {
-      std::cerr << "rmaplab replay: unknown option '" << a << "'\n" << kReplayUsage;
+      std::cerr << "rmaplab replay: unknown option '" << a << "'\n"
+                << kReplayUsage;
       return 2;
     } else if (path.empty()) {
       path = a;
@@ -136,17 +140,20 @@ int ReplayCommand(const std::vector<std::string>& args) {
     std::cerr << trace.status().message() << "\n";
     return 2;
   }
-  int rc = Replay(trace.value(), *sim.value(), ropts, check, std::cout, std::cerr);
+  int rc =
+      Replay(trace.value(), *sim.value(), ropts, check, std::cout, std::cerr);
   if (stats && rc != 3) {
     std::cout << "# stats design=" << opts.design << " end\n";
-    for (const auto& [k, v] : sim.value()->Stats()) std::cout << k << ' ' << v << '\n';
+    for (const auto& [k, v] : sim.value()->Stats())
+      std::cout << k << ' ' << v << '\n';
   }
   return rc;
 }
 
 int DesignsCommand(const std::vector<std::string>& args) {
   if (WantsHelp(args)) {
-    std::cout << "usage: rmaplab designs\n\nLists the reverse-map designs, one a line: "
+    std::cout << "usage: rmaplab designs\n\nLists the reverse-map designs, one "
+                 "a line: "
                  "NAME  summary.\n";
     return 0;
   }
@@ -171,6 +178,8 @@ int Main(int argc, char** argv) {
   if (cmd == "compare") return CompareCommand(args);
   if (cmd == "scenarios") return ScenariosCommand(args);
   if (cmd == "scenario") return ScenarioCommand(args);
+  if (cmd == "report") return ReportCommand(args);
+  if (cmd == "sweep") return SweepCommand(args);
   if (cmd == "native") return NativeCommand(args, std::cout, std::cerr);
   if (cmd == "diff") return DiffCommand(args, std::cout, std::cerr);
   if (cmd == "gen") return GenCommand(args, std::cout, std::cerr);

@@ -167,6 +167,69 @@ TEST(ScenarioCli, ListsAndWritesReplayableTraces) {
   std::filesystem::remove_all(dir);
 }
 
+// The runs of a document without wall times, which differ run to run.
+json Deterministic(json doc) {
+  for (json& r : doc["runs"]) r["metrics"].erase("wall_ms");
+  return doc["runs"];
+}
+
+TEST(ReportCli, MergesCompareResultsInOrder) {
+  auto dir = TempDir("report");
+  std::string a = (dir / "a.json").string(), b = (dir / "b.json").string();
+  ASSERT_EQ(Shell(Bin() + " compare --format json --design anon_vma" + kSmall +
+                  " > '" + a + "'")
+                .status,
+            0);
+  ASSERT_EQ(Shell(Bin() +
+                  " compare --format json --design anon_vma "
+                  "--scenario forking-task --param rounds=5 > '" +
+                  b + "'")
+                .status,
+            0);
+  ShellRun r = Shell(Bin() + " report --format json '" + a + "' '" + b + "'");
+  ASSERT_EQ(r.status, 0);
+  json doc = json::parse(r.out);
+  ASSERT_EQ(doc["groups"].size(), 2u);
+  ASSERT_EQ(doc["runs"].size(), 2u);
+  EXPECT_EQ(doc["runs"][0]["scenario"], "fork-server");
+  EXPECT_EQ(doc["runs"][1]["scenario"], "forking-task");
+  EXPECT_NE(Shell(Bin() + " report '" + a + "'").out.find("== fork-server"),
+            std::string::npos);
+  std::ofstream((dir / "bad.json").string()) << "[1, 2]";
+  EXPECT_EQ(
+      Shell(Bin() + " report '" + (dir / "bad.json").string() + "' 2>/dev/null")
+          .status,
+      2);
+  std::filesystem::remove_all(dir);
+}
+
+// issue 12 7: the jobs of a sweep, run by GNU parallel and merged, give
+// what one compare gives.
+TEST(SweepCli, GnuParallelJobsMergeToTheSameResult) {
+  if (Shell("parallel --version 2>/dev/null | grep -q 'GNU parallel'").status !=
+      0)
+    GTEST_SKIP() << "GNU parallel is not installed (apt-get install parallel)";
+  auto dir = TempDir("sweep");
+  std::string plan =
+      std::string(kSmall) +
+      " --design anon_vma --design anon_vma_chain --sweep children=2,3";
+  std::string cd = "cd '" + dir.string() + "' && ";
+  ASSERT_EQ(Shell(cd + Bin() + " sweep" + plan + " --jobs jobs.txt 2>/dev/null")
+                .status,
+            0);
+  ASSERT_EQ(Shell(cd + "parallel -j 2 < jobs.txt").status, 0);
+  ShellRun merged =
+      Shell(cd + Bin() + " report --format json results/job-*.json");
+  ShellRun direct = Shell(Bin() + " compare --format json" + plan);
+  ASSERT_EQ(merged.status, 0);
+  ASSERT_EQ(direct.status, 0);
+  json m = json::parse(merged.out), d = json::parse(direct.out);
+  EXPECT_EQ(m["runs"].size(), 4u);
+  EXPECT_EQ(Deterministic(m), Deterministic(d));
+  EXPECT_EQ(m["groups"], d["groups"]);
+  std::filesystem::remove_all(dir);
+}
+
 std::string Chromium() {
   for (const char* c : {"chromium", "chromium-browser", "google-chrome"})
     if (Shell(std::string("command -v ") + c + " >/dev/null").status == 0)
