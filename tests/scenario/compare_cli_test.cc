@@ -106,6 +106,34 @@ TEST(CompareCli, DeterministicOrderAndEveryCounter) {
   }
 }
 
+// Every scenario, small, under every design: each headline metric a
+// scenario declares is a metric its runs have (no column of n/a).
+TEST(CompareCli, EveryHeadlineMetricExists) {
+  ShellRun r =
+      Shell(Bin() +
+            " compare --format json --param pages=8 --param children=3 "
+            "--param procs=3 --param chunk=4 --param steps=20 --param guests=2 "
+            "--param depth=1 --param fanout=2 --param apps=2 --param vmas=2 "
+            "--param rounds=5 --param moves=2 --param migrations=2 "
+            "--param private_pages=2 --param mem=256K --param mem_percent=20");
+  ASSERT_EQ(r.status, 0);
+  json doc = json::parse(r.out);
+  ASSERT_GE(doc["groups"].size(), 9u);
+  for (const json& g : doc["groups"]) {
+    for (const json& m : g["headline"]) {
+      bool found = false;
+      for (const json& run : doc["runs"])
+        found |= run["group"] == g["id"] && run["metrics"].contains(m);
+      EXPECT_TRUE(found) << g["scenario"] << ": " << m;
+    }
+    for (const json& run : doc["runs"]) {
+      if (run["group"] != g["id"]) continue;
+      EXPECT_EQ(run["errors"], 0)
+          << run["design"] << ": " << run["error_message"];
+    }
+  }
+}
+
 TEST(CompareCli, SweepRunsEveryPoint) {
   ShellRun r = Shell(Bin() + " compare --format json --design anon_vma " +
                      kSmall + " --sweep children=2,3,5");
