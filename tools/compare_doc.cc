@@ -269,6 +269,9 @@ bool MergeDocuments(const std::vector<json>& docs, json* merged,
       if (seen.insert(g["id"].get<std::string>()).second)
         out["groups"].push_back(g);
     for (const json& r : d["runs"]) out["runs"].push_back(r);
+    if (d.contains("command"))
+      out["command"] = out["command"].get<std::string>() + "\n  of: " +
+                       d["command"].get<std::string>();
   }
   *merged = std::move(out);
   return true;
