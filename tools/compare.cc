@@ -218,6 +218,9 @@ std::string Plan(const CompareArgs& a, const SimOptions& opts, json* groups,
     for (const Scenario& s : Scenarios()) chosen.push_back(&s);
   for (const std::string& n : a.scenarios) {
     const Scenario* s = FindScenario(n);
+    if (!s && std::filesystem::exists(n))
+      return "unknown scenario '" + n +
+             "': trace files go before the options or after --";
     if (!s) return "unknown scenario '" + n + "' (see 'rmaplab scenarios')";
     chosen.push_back(s);
   }
