@@ -11,23 +11,51 @@
 
 namespace rmaplab {
 int CompareCommand(const std::vector<std::string>& args);
+int ScenariosCommand(const std::vector<std::string>& args);
+int ScenarioCommand(const std::vector<std::string>& args);
+int ReportCommand(const std::vector<std::string>& args);
+int SweepCommand(const std::vector<std::string>& args);
 
 namespace cli {
 namespace {
 
-// compare keeps its own parser (tools/compare.cc, helper "report"); once it
-// has a CLI11 SetupCompare, that replaces SetupCompareRaw in kCommands.
+// compare, scenarios, scenario, report and sweep parse their own arguments
+// with CLI11 (tools/compare.cc, scenario_command.cc, report_command.cc).
 Run SetupCompareRaw(CLI::App& app, Io io) {
   return SetupRaw(app, "compare",
-                  "replay traces under every design; a table of their costs",
+                  "scenarios or traces under every design: tables, JSON, CSV, "
+                  "an HTML report",
                   CompareCommand);
+}
+Run SetupScenariosRaw(CLI::App& app, Io io) {
+  return SetupRaw(app, "scenarios",
+                  "list the named workloads, their parameters and defaults",
+                  ScenariosCommand);
+}
+Run SetupScenarioRaw(CLI::App& app, Io io) {
+  return SetupRaw(app, "scenario", "write the trace a scenario runs",
+                  ScenarioCommand);
+}
+Run SetupReportRaw(CLI::App& app, Io io) {
+  return SetupRaw(app, "report",
+                  "merge compare results (JSON) into tables and a report",
+                  ReportCommand);
+}
+Run SetupSweepRaw(CLI::App& app, Io io) {
+  return SetupRaw(app, "sweep",
+                  "write one command per compare job (GNU parallel, Slurm)",
+                  SweepCommand);
 }
 
 // Every subcommand, in --help order.
 constexpr Setup kCommands[] = {
     SetupReplay,      // tools/replay.cc
     SetupDesigns,     // tools/replay.cc
-    SetupCompareRaw,  // tools/compare.cc, through SetupRaw
+    SetupCompareRaw,    // tools/compare.cc, through SetupRaw
+    SetupScenariosRaw,  // tools/scenario_command.cc
+    SetupScenarioRaw,   // tools/scenario_command.cc
+    SetupReportRaw,     // tools/report_command.cc
+    SetupSweepRaw,      // tools/report_command.cc
     SetupGen,         // tools/gen.cc
     SetupNative,      // tools/native.cc
     SetupDiff,        // tools/native.cc

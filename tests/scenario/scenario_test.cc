@@ -1,0 +1,189 @@
+// scenario_test.cc: the scenario library (scenario.h): the registry is
+// well formed, generators are deterministic and bounded, and every
+// scenario, at a small size, runs under every design with the checker on
+// after every op and no refused op.  Plus the direction fork-server must
+// show (2.6.34): anon_vma's walk per reclaimed page grows with the
+// children, anon_vma_chain's does not.
+#include "rmaplab/scenario.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "rmaplab/sim.h"
+#include "rmaplab/trace.h"
+
+namespace rmaplab {
+namespace {
+
+using Overrides = std::vector<std::pair<std::string, std::string>>;
+
+// Small sizes: each scenario's shape, in a few hundred ops.  A new
+// scenario must add itself here (EveryScenarioHasASmallSize).
+const std::map<std::string, Overrides>& SmallSizes() {
+  static const std::map<std::string, Overrides> m = {
+      {"fork-server", {{"children", "5"}, {"pages", "8"}}},
+      {"swap-storm", {{"procs", "6"}, {"chunk", "12"}, {"mem", "256K"}}},
+      {"vma-churn", {{"procs", "3"}, {"pages", "32"}, {"steps", "120"}}},
+      {"mremap-after-fork",
+       {{"children", "3"}, {"pages", "8"}, {"moves", "7"}}},
+      {"kvm-guests", {{"guests", "3"}, {"pages", "20"}}},
+      {"fork-tree-migrate",
+       {{"depth", "2"}, {"fanout", "2"}, {"pages", "8"}, {"migrations", "4"}}},
+      {"deep-fork-tree",
+       {{"depth", "2"},
+        {"fanout", "2"},
+        {"pages", "8"},
+        {"private_pages", "4"}}},
+      {"app-launch",
+       {{"apps", "4"}, {"vmas", "5"}, {"pages", "2"}, {"fork_every", "2"}}},
+      {"forking-task", {{"rounds", "20"}, {"pages", "4"}}},
+  };
+  return m;
+}
+
+// The counters by name (rmaplab::Stats through its one field table).
+std::map<std::string, uint64_t> Counters(const Simulator& sim) {
+  std::map<std::string, uint64_t> c;
+  for (const auto& [k, v] : StatsEntries(sim.Stats())) c[k] = v;
+  return c;
+}
+
+ScenarioTrace Generate(const std::string& name, const Overrides& o) {
+  const Scenario* s = FindScenario(name);
+  EXPECT_NE(s, nullptr) << name;
+  if (!s) return {};
+  Result<ScenarioArgs> args = ResolveScenarioArgs(*s, o);
+  EXPECT_TRUE(args.ok()) << args.status().message();
+  if (!args.ok()) return {};
+  return GenerateScenario(*s, args.value());
+}
+
+TEST(ScenarioRegistry, WellFormed) {
+  std::set<std::string> names;
+  for (const Scenario& s : Scenarios()) {
+    EXPECT_TRUE(names.insert(s.name).second) << s.name;
+    EXPECT_NE(s.generate, nullptr) << s.name;
+    EXPECT_FALSE(s.summary.empty()) << s.name;
+    EXPECT_FALSE(s.reading.empty()) << s.name;
+    EXPECT_FALSE(s.headline.empty()) << s.name;
+    std::set<std::string> params;
+    for (const ScenarioParam& p : s.params)
+      EXPECT_TRUE(params.insert(p.name).second) << s.name << " " << p.name;
+    // Every default lies inside its bounds (registry.cc (2)).
+    EXPECT_TRUE(ResolveScenarioArgs(s, {}).ok()) << s.name;
+  }
+  for (const char* n : {"fork-server", "swap-storm", "vma-churn",
+                        "mremap-after-fork", "kvm-guests", "fork-tree-migrate",
+                        "deep-fork-tree", "app-launch", "forking-task"})
+    EXPECT_TRUE(names.count(n)) << n;
+}
+
+TEST(ScenarioRegistry, EveryScenarioHasASmallSize) {
+  for (const Scenario& s : Scenarios())
+    EXPECT_TRUE(SmallSizes().count(s.name)) << s.name;
+}
+
+TEST(ScenarioArgs, BadOverridesSayWhich) {
+  const Scenario* s = FindScenario("fork-server");
+  ASSERT_NE(s, nullptr);
+  Result<ScenarioArgs> unknown = ResolveScenarioArgs(*s, {{"nope", "1"}});
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("nope"), std::string::npos);
+  Result<ScenarioArgs> range = ResolveScenarioArgs(*s, {{"children", "0"}});
+  ASSERT_FALSE(range.ok());
+  EXPECT_NE(range.status().message().find("children=0"), std::string::npos);
+  EXPECT_FALSE(ResolveScenarioArgs(*s, {{"pages", "12x"}}).ok());
+  EXPECT_FALSE(ResolveScenarioArgs(*s, {{"pages", ""}}).ok());
+  EXPECT_FALSE(
+      ResolveScenarioArgs(*FindScenario("swap-storm"), {{"mem", "3K"}}).ok());
+  EXPECT_FALSE(ParseParamAssignment("children").ok());
+  EXPECT_FALSE(ParseParamAssignment("=4").ok());
+  Result<ScenarioArgs> last =
+      ResolveScenarioArgs(*s, {{"children", "3"}, {"children", "4"}});
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(last.value().Get("children"), 4u);
+}
+
+TEST(ScenarioGenerate, DeterministicAndParameterised) {
+  for (const auto& [name, o] : SmallSizes()) {
+    ScenarioTrace a = Generate(name, o), b = Generate(name, o);
+    EXPECT_EQ(a.text, b.text) << name;
+    EXPECT_EQ(a.mem_pages, b.mem_pages) << name;
+    EXPECT_NE(a.text, Generate(name, {}).text) << name << ": sizes ignored";
+  }
+}
+
+// scenario.h (2): every scenario, every design, the checker after every
+// op, and not one refused op.
+TEST(ScenarioGenerate, EveryScenarioRunsUnderEveryDesignChecked) {
+  for (const auto& [name, o] : SmallSizes()) {
+    ScenarioTrace t = Generate(name, o);
+    Result<Trace> trace = ParseTrace(t.text, name);
+    ASSERT_TRUE(trace.ok()) << trace.status().message();
+    for (const std::string& design : DesignNames()) {
+      SimOptions so;
+      so.design = design;
+      so.check = true;
+      if (t.mem_pages) so.mem_pages = t.mem_pages;
+      Result<std::unique_ptr<Simulator>> sim = Simulator::Create(so);
+      ASSERT_TRUE(sim.ok()) << design;
+      std::ostringstream out;
+      ReplayResult r = Replay(trace.value(), *sim.value(), out);
+      EXPECT_TRUE(r.ok()) << name << " under " << design << ":\n"
+                          << out.str() << r.check.message();
+    }
+  }
+}
+
+// The memory pressure a scenario declares makes reclaim walk the
+// reverse map.
+TEST(ScenarioGenerate, PressureReclaims) {
+  ScenarioTrace t = Generate("fork-server", SmallSizes().at("fork-server"));
+  ASSERT_GT(t.mem_pages, 0u);
+  Result<Trace> trace = ParseTrace(t.text, "fork-server");
+  ASSERT_TRUE(trace.ok());
+  SimOptions so;
+  so.mem_pages = t.mem_pages;
+  auto sim = Simulator::Create(so);
+  ASSERT_TRUE(sim.ok());
+  std::ostringstream out;
+  ASSERT_TRUE(Replay(trace.value(), *sim.value(), out).ok());
+  std::map<std::string, uint64_t> stats = Counters(*sim.value());
+  EXPECT_GT(stats["pgsteal"], 0u);
+  EXPECT_GT(stats["reclaim_rmap_walks"], 0u);
+}
+
+double StepsPerReclaimedPage(const std::string& design, int children) {
+  ScenarioTrace t = Generate(
+      "fork-server", {{"children", std::to_string(children)}, {"pages", "8"}});
+  Result<Trace> trace = ParseTrace(t.text, "fork-server");
+  EXPECT_TRUE(trace.ok());
+  SimOptions so;
+  so.design = design;
+  so.mem_pages = t.mem_pages;
+  auto sim = Simulator::Create(so);
+  EXPECT_TRUE(sim.ok());
+  std::ostringstream out;
+  EXPECT_TRUE(Replay(trace.value(), *sim.value(), out).ok());
+  std::map<std::string, uint64_t> s = Counters(*sim.value());
+  EXPECT_GT(s["pgsteal"], 0u);
+  return s["pgsteal"] ? double(s["reclaim_rmap_walk_steps"]) / s["pgsteal"] : 0;
+}
+
+// 2.6.34's case: a child's copy is searched for in the whole family
+// under anon_vma, in the child's own anon_vma under anon_vma_chain.
+TEST(ScenarioDirection, ForkServerWalksGrowWithChildrenOnlyUnderAnonVma) {
+  double av10 = StepsPerReclaimedPage("anon_vma", 10);
+  double av80 = StepsPerReclaimedPage("anon_vma", 80);
+  double avc10 = StepsPerReclaimedPage("anon_vma_chain", 10);
+  double avc80 = StepsPerReclaimedPage("anon_vma_chain", 80);
+  EXPECT_GT(av80, 4 * av10);
+  EXPECT_LT(avc80, 2 * avc10);
+  EXPECT_GT(av80, 4 * avc80);
+}
+
+}  // namespace
+}  // namespace rmaplab

@@ -1,0 +1,51 @@
+// report_command.cc: `rmaplab report RESULT.json...`: merges the JSON of
+// several `rmaplab compare --format json` runs (say, one per sweep, or the
+// jobs of a cluster) into the same tables, CSV, JSON and HTML report.
+#include <CLI/CLI.hpp>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "compare_doc.h"
+
+namespace rmaplab {
+
+int ReportCommand(const std::vector<std::string>& argv) {
+  CLI::App app(
+      "Merges the results of 'rmaplab compare --format json' runs "
+      "(groups by id, runs in the order given) and prints them as "
+      "compare does: headline tables, --format csv|json, --html.",
+      "rmaplab report");
+  std::vector<std::string> files;
+  RenderOptions opts;
+  app.add_option("results", files, "compare --format json outputs")
+      ->required()
+      ->check(CLI::ExistingFile);
+  app.add_option("--format", opts.format, "table, csv or json")
+      ->check(CLI::IsMember({"table", "csv", "json"}));
+  app.add_flag("--all-columns", opts.all_columns, "table: every counter");
+  app.add_option("--html", opts.html_path,
+                 "also write the HTML report to FILE");
+  try {
+    std::vector<std::string> rev(argv.rbegin(), argv.rend());
+    app.parse(rev);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e, std::cout, std::cerr) == 0 ? 0 : 2;
+  }
+  std::vector<nlohmann::json> docs;
+  for (const std::string& f : files) {
+    std::ifstream in(f);
+    nlohmann::json doc = nlohmann::json::parse(in, nullptr, false);
+    if (doc.is_discarded()) {
+      std::cerr << f << ": not JSON\n";
+      return 2;
+    }
+    docs.push_back(std::move(doc));
+  }
+  nlohmann::json merged;
+  if (!MergeDocuments(docs, &merged, std::cerr)) return 2;
+  return RenderDocument(merged, opts, std::cout, std::cerr);
+}
+
+}  // namespace rmaplab
