@@ -34,6 +34,7 @@ enum class OpKind {
   kExpect,
   kFork,
   kExit,
+  kExec,  // version 2: a new, empty address space for the same pid
   kPin,
   kDmaWrite,
   kUnpin,

@@ -152,6 +152,10 @@ class SimulatorImpl final : public Simulator {
         kernel_.Exit(*mm);
         oracle_.Exit(pid);
         return Errno::kOk;
+      case OpKind::kExec:
+        kernel_.Exec(*mm);
+        oracle_.Exec(pid);
+        return Errno::kOk;
       case OpKind::kPin:
       {
         bool killed = false;
