@@ -13,6 +13,7 @@
 
 namespace rmaplab {
 int CompareCommand(const std::vector<std::string>& args);
+int RecordCommand(const std::vector<std::string>& args);  // tools/record.cc
 namespace {
 
 constexpr const char* kUsage =
@@ -26,6 +27,7 @@ constexpr const char* kUsage =
     "  compare  replay traces under every design; a table of their costs\n"
     "  native   run a trace on this machine's kernel, same output format\n"
     "  diff     run replay and native and show the first difference\n"
+    "  record   run a command and write its anonymous memory as a trace\n"
     "\n"
     "'rmaplab COMMAND --help' tells more.  The trace language is in\n"
     "docs/trace-format.md.\n";
@@ -170,6 +172,7 @@ int Main(int argc, char** argv) {
   if (cmd == "native") return NativeCommand(args, std::cout, std::cerr);
   if (cmd == "diff") return DiffCommand(args, std::cout, std::cerr);
   if (cmd == "gen") return GenCommand(args, std::cout, std::cerr);
+  if (cmd == "record") return RecordCommand(args);
   std::cerr << "rmaplab: unknown command '" << cmd << "'\n" << kUsage;
   return 2;
 }
