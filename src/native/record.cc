@@ -89,8 +89,8 @@ std::string Header(const RecordOptions& opts, const RunOutcome& run,
 std::pair<std::string, int> Verdict(const RunOutcome& run) {
   if (!run.error.empty()) return {"incomplete: " + run.error, kRecordLost};
   if (!run.exited)
-    return {std::string("incomplete: the command was killed by ") +
-                strsignal(run.signal),
+    return {"incomplete: the command was killed by signal " + std::to_string(run.signal) +
+                " (" + strsignal(run.signal) + ")",
             kRecordCommandFailed};
   if (run.status != 0)
     return {"incomplete: the command exited with status " +
