@@ -1,4 +1,5 @@
-// trace.h: the trace language of ../shared/spec/trace-format.md, version 1.
+// trace.h: the trace language of ../shared/spec/trace-format.md (version 1,
+// plus the version-2 `exec` op).
 //
 // A Trace is a list of Ops, one per non-blank, non-comment line.  Parsing
 // checks everything the language itself forbids (unknown op, bad number,
