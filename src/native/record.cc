@@ -34,9 +34,23 @@ std::string Shell(const std::string& cmd) {
   return out;
 }
 
+// `s` as a shell word, on one line ($'...' when it holds a newline).
 std::string Quote(const std::string& s) {
-  if (!s.empty() && s.find_first_of(" \t'\"\\$`*?;&|<>()") == std::string::npos)
+  if (!s.empty() &&
+      s.find_first_of(" \t\n'\"\\$`*?;&|<>()") == std::string::npos)
     return s;
+  if (s.find('\n') != std::string::npos) {
+    std::string q = "$'";
+    for (char c : s) {
+      if (c == '\n')
+        q += "\\n";
+      else if (c == '\'' || c == '\\')
+        q += std::string("\\") + c;
+      else
+        q += c;
+    }
+    return q + "'";
+  }
   std::string q = "'";
   for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return q + "'";
@@ -79,9 +93,14 @@ std::string Header(const RecordOptions& opts, const RunOutcome& run,
   h += std::string("# kernel: Linux ") + u.release + " " + u.machine + "\n";
   h += std::string("# date: ") + date + "\n";
   h += "# status: " + status + "\n";
+  char secs[96];
+  std::snprintf(
+      secs, sizeof secs,
+      "# command wall time under record: %.3f s (exec to last exit)\n",
+      run.seconds);
+  h += secs;
   if (t)
     for (const std::string& n : t->notes) h += "# " + n + "\n";
-  (void)run;
   return h;
 }
 
@@ -89,8 +108,8 @@ std::string Header(const RecordOptions& opts, const RunOutcome& run,
 std::pair<std::string, int> Verdict(const RunOutcome& run) {
   if (!run.error.empty()) return {"incomplete: " + run.error, kRecordLost};
   if (!run.exited)
-    return {"incomplete: the command was killed by signal " + std::to_string(run.signal) +
-                " (" + strsignal(run.signal) + ")",
+    return {"incomplete: the command was killed by signal " +
+                std::to_string(run.signal) + " (" + strsignal(run.signal) + ")",
             kRecordCommandFailed};
   if (run.status != 0)
     return {"incomplete: the command exited with status " +

@@ -92,6 +92,7 @@ Snapshot TakeSnapshot(pid_t tid, bool at_exec) {
 // The ptrace loop's state.
 struct Tracer {
   pid_t root = 0;
+  uint64_t start_ns = 0;
   std::set<pid_t> live;
   std::set<pid_t> seen_stop;  // tids whose first (attach) stop was seen
   RunOutcome out;
@@ -109,6 +110,7 @@ struct Tracer {
     }
     if (event == PTRACE_EVENT_EXEC) {
       out.snapshots.push_back(TakeSnapshot(tid, true));
+      if (tid == root && !out.started) start_ns = NowNs();
       if (tid == root) out.started = true;
     } else if (event == PTRACE_EVENT_EXIT) {
       out.snapshots.push_back(TakeSnapshot(tid, false));
@@ -228,6 +230,7 @@ Result<RunOutcome> RunAndRecord(const std::vector<std::string>& argv) {
     }
     if (done) break;
   }
+  if (t.out.started) t.out.seconds = (NowNs() - t.start_ns) / 1e9;
   if (Status s = perf.value()->Drain(&t.out.events);
       !s.ok() && t.out.error.empty())
     t.out.error = s.message();

@@ -53,7 +53,8 @@ struct RunOutcome {
   bool exited = false;   // else killed by `signal`
   int status = 0;        // exit status
   int signal = 0;
-  std::string error;  // a recording error (lost events, ...); "" if none
+  double seconds = 0;  // the command's wall time, first exec to last exit
+  std::string error;   // a recording error (lost events, ...); "" if none
   std::vector<RawEvent> events;
   std::vector<Snapshot> snapshots;
 };
