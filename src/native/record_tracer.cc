@@ -120,7 +120,12 @@ struct Tracer {
       ptrace(PTRACE_GETEVENTMSG, tid, 0, &child);
       live.insert(static_cast<pid_t>(child));
     } else if (event == 0 && sig != SIGTRAP) {
-      inject = sig;  // a signal for the program: deliver it
+      // A signal for the program: deliver it.  A group-stop (GETSIGINFO
+      // fails with EINVAL) is resumed: a recorded program is not stopped.
+      siginfo_t si;
+      bool group_stop =
+          ptrace(PTRACE_GETSIGINFO, tid, 0, &si) < 0 && errno == EINVAL;
+      if (!group_stop) inject = sig;
     }
     ptrace(PTRACE_CONT, tid, 0, inject);
   }
