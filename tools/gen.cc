@@ -11,7 +11,7 @@ namespace {
 constexpr char kGenFooter[] =
     R"(Prints a random, valid trace: N ops on at most P live processes, then maps
 and pagemap of every live process.  The same arguments always print the same
-trace.  Profiles: default, fork (fork/COW heavy), vma (split/merge/mremap
+trace.  Profiles: default, fork (fork/COW heavy, with exec), vma (split/merge/mremap
 heavy), pins (pin/dmawrite/dontneed heavy), swap (default plus pageout,
 cold, swapoff, migrate to node 0), all (swap plus reclaim, ksm and
 mergeable; native reclaim picks among the workers' own pages too, so it

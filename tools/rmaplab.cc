@@ -15,6 +15,7 @@ int ScenariosCommand(const std::vector<std::string>& args);
 int ScenarioCommand(const std::vector<std::string>& args);
 int ReportCommand(const std::vector<std::string>& args);
 int SweepCommand(const std::vector<std::string>& args);
+int RecordCommand(const std::vector<std::string>& args);  // tools/record.cc
 
 namespace cli {
 namespace {
@@ -46,6 +47,11 @@ Run SetupSweepRaw(CLI::App& app, Io io) {
                   "write one command per compare job (GNU parallel, Slurm)",
                   SweepCommand);
 }
+Run SetupRecordRaw(CLI::App& app, Io io) {
+  return SetupRaw(app, "record",
+                  "run a command and write its anonymous memory as a trace",
+                  RecordCommand);
+}
 
 // Every subcommand, in --help order.
 constexpr Setup kCommands[] = {
@@ -59,6 +65,7 @@ constexpr Setup kCommands[] = {
     SetupGen,         // tools/gen.cc
     SetupNative,      // tools/native.cc
     SetupDiff,        // tools/native.cc
+    SetupRecordRaw,   // tools/record.cc
 };
 
 constexpr char kFooter[] =

@@ -2,8 +2,8 @@
 // rules where a model of Linux anonymous memory goes wrong: fork trees and
 // COW, mprotect split/merge storms, mremap moves next to faulted and
 // unfaulted neighbours (and back), in-place grow and shrink, munmap holes,
-// exits, MADV_DONTNEED, dontfork/wipeonfork, shared mappings, long-term pins
-// and DMA writes through them.
+// exits, exec (profile fork), MADV_DONTNEED, dontfork/wipeonfork, shared
+// mappings, long-term pins and DMA writes through them.
 //
 // The generator keeps its own page-by-page picture of every process (what
 // is mapped, with which protection, and what each page holds), so:

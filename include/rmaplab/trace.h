@@ -1,4 +1,5 @@
-// trace.h: the trace language of docs/trace-format.md.
+// trace.h: the trace language of docs/trace-format.md (version 1, plus the
+// version-2 `exec` op).
 //
 // A Trace is a list of Ops, one per non-blank, non-comment line.  Parsing
 // checks everything the language itself forbids (unknown op, bad number,
@@ -34,6 +35,7 @@ enum class OpKind {
   kExpect,
   kFork,
   kExit,
+  kExec,  // version 2: a new, empty address space for the same pid
   kPin,
   kDmaWrite,
   kUnpin,

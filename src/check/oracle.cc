@@ -145,6 +145,12 @@ void ContentOracle::Exit(uint32_t pid) {
   std::erase_if(pins_, [&](const PinRec& p) { return p.pid == pid; });
 }
 
+void ContentOracle::Exec(uint32_t pid) {
+  if (!enabled_) return;
+  Exit(pid);
+  procs_[pid];
+}
+
 void ContentOracle::Pin(uint32_t pid, uint64_t addr, uint64_t len) {
   if (!enabled_) return;
   Cells& cells = procs_[pid];

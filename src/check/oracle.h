@@ -44,6 +44,8 @@ class ContentOracle {
   void Write(uint32_t pid, uint64_t addr, uint64_t value);
   void Fork(uint32_t parent, uint32_t child);
   void Exit(uint32_t pid);
+  // The pid lives on with no cells and no pins (its pins went with its mm).
+  void Exec(uint32_t pid);
   void Pin(uint32_t pid, uint64_t addr, uint64_t len);
   void Unpin(uint32_t pid, uint64_t addr, uint64_t len);
   void DmaWrite(uint32_t pid, uint64_t addr, uint64_t len, uint64_t value);

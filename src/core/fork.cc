@@ -1,4 +1,5 @@
-// fork.cc: kernel/fork.c dup_mmap(), kernel/exit.c exit_mmap(), and the
+// fork.cc: kernel/fork.c dup_mmap(), kernel/exit.c exit_mmap(), fs/exec.c
+// exec_mmap() (a new mm for the same pid), and the
 // long-term pins of mm/gup.c (pin_user_pages(FOLL_WRITE|FOLL_LONGTERM)).
 //
 // Invariants kept here:
@@ -48,7 +49,8 @@ Errno Kernel::Fork(Mm& parent, uint32_t child_pid) {
   return Errno::kOk;
 }
 
-void Kernel::Exit(Mm& mm) {
+// exit_mmap(): everything `mm` maps goes; the Mm itself stays.
+void Kernel::ExitMmap(Mm& mm) {
   for (auto& [start, vp] : mm.vmas) ZapRange(mm, *vp, vp->start, vp->end);
   while (!mm.vmas.empty()) RemoveVma(mm, *mm.vmas.begin()->second);
   for (const Pin& pin : mm.pins) {
@@ -59,8 +61,21 @@ void Kernel::Exit(Mm& mm) {
   mm.pt.Clear();
   rmap_->MmExit(mm);
   ksm_.Exit(mm);
+}
+
+void Kernel::Exit(Mm& mm) {
+  ExitMmap(mm);
   stats_.exits++;
   procs_.erase(mm.pid);  // destroys mm
+}
+
+void Kernel::Exec(Mm& mm) {
+  uint32_t pid = mm.pid;
+  ExitMmap(mm);
+  auto fresh = std::make_unique<Mm>();
+  fresh->pid = pid;
+  rmap_->MmInit(*fresh);
+  procs_[pid] = std::move(fresh);  // destroys the old mm
 }
 
 // pin_user_pages(FOLL_WRITE | FOLL_LONGTERM): fault each page in writable

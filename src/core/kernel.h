@@ -84,6 +84,10 @@ class Kernel {
   const std::map<uint32_t, std::unique_ptr<Mm>>& processes() const { return procs_; }
   Errno Fork(Mm& parent, uint32_t child_pid);
   void Exit(Mm& mm);
+  // execve(2)'s exec_mmap(): the old mm is torn down as at exit and the pid
+  // gets a new, empty mm with no fork relation to any other (the design
+  // sees MmExit, then MmInit).
+  void Exec(Mm& mm);
 
   // --- address space ops (Linux syscall semantics) ---
   Errno Mmap(Mm& mm, uint64_t addr, uint64_t len, int prot, bool shared);
@@ -153,6 +157,9 @@ class Kernel {
 
  private:
   friend class KernelTestPeer;
+
+  // fork.cc: exit_mmap(), shared by Exit and Exec.
+  void ExitMmap(Mm& mm);
 
   // physmem.cc
   // A free frame, or kNoFrame; under memory pressure after direct reclaim.

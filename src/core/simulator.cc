@@ -144,6 +144,10 @@ class SimulatorImpl final : public Simulator {
         kernel_.Exit(*mm);
         oracle_.Exit(op.pid);
         return Errno::kOk;
+      case OpKind::kExec:
+        kernel_.Exec(*mm);
+        oracle_.Exec(op.pid);
+        return Errno::kOk;
       case OpKind::kMaps:
         PrintMaps(out, op.pid, op.line, kernel_.Maps(*mm));
         return Errno::kOk;

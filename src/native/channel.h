@@ -23,6 +23,8 @@ enum class Command : uint32_t {
   kOp,    // run `op` (a process op that the worker executes itself)
   kFork,  // fork; carries the child's socket; reply.child_pid
   kExit,  // _exit(0); no reply
+  kExec,  // re-execute the worker (a real new mm, same pid); the reply is
+          // the new image's "ready", or an errno if execve failed
 };
 
 struct Request {

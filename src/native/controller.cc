@@ -193,6 +193,8 @@ Result<Errno> Controller::ExecuteProcessOp(const Op& op, Worker& w) {
       return Fork(op, w);
     case OpKind::kExit:
       return Exit(op);
+    case OpKind::kExec:
+      return Exec(op, w);
     case OpKind::kMaps:
       r = Maps(op, w);
       break;
@@ -289,6 +291,24 @@ Result<Errno> Controller::Exit(const Op& op) {
     return LineError(
         op, "the worker for pid " + std::to_string(op.pid) +
                 " did not exit cleanly: " + DescribeWaitStatus(status));
+  }
+  return Errno::kOk;
+}
+
+// The worker re-executes itself (same pid, same socket, a new mm); its
+// reply is the new image's "ready".
+Result<Errno> Controller::Exec(const Op& op, Worker& w) {
+  int64_t t0 = NowNs();
+  Request req{Command::kExec, op};
+  SendRequest(w.sock, req);  // a failure shows up as EOF in AwaitReply
+  Reply reply;
+  Status s = AwaitReply(op.pid, w, &reply);
+  if (!s.ok()) return s;
+  times_[op.kind].count++;
+  times_[op.kind].total_ns += NowNs() - t0;
+  if (reply.error != 0) {
+    return LineError(op, std::string("re-executing the worker failed: ") +
+                             strerror(reply.error));
   }
   return Errno::kOk;
 }

@@ -72,6 +72,7 @@ class Controller {
   Result<Errno> CallWorker(const Op& op, Worker& w, bool account = true);
   Result<Errno> Fork(const Op& op, Worker& parent);
   Result<Errno> Exit(const Op& op);
+  Result<Errno> Exec(const Op& op, Worker& w);
   Status AwaitReply(uint32_t trace_pid, const Worker& w, Reply* reply);
   Status AddWorker(uint32_t trace_pid, pid_t pid, int sock);
   void RecordRange(uint64_t start, uint64_t len);

@@ -132,7 +132,7 @@ bool Touches(const Op& op, uint64_t start, uint64_t end) {
     return a < end && start < a + std::max(len, kPageSize);
   };
   switch (op.kind) {
-    case OpKind::kFork: case OpKind::kExit:
+    case OpKind::kFork: case OpKind::kExit: case OpKind::kExec:
       return true;
     case OpKind::kMaps: case OpKind::kStats:
       return false;

@@ -4,6 +4,7 @@
 // done and the op fails with EFAULT.
 #include "native/worker.h"
 
+#include <fcntl.h>
 #include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -15,8 +16,10 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <string>
 #include <vector>
 
 #include "native/channel.h"
@@ -275,6 +278,32 @@ void DoFork(int* sock, int child_sock, PinTable* pins, Reply* reply) {
   SendReply(*sock, *reply);
 }
 
+// execve(2) of our own binary: the old mm goes, a new one comes; the
+// socket survives on fd 3 (no FD_CLOEXEC) and the new image answers
+// "ready" from RunWorker.  Returns only if execve failed.
+void DoExec(int sock, Reply* reply) {
+  int64_t t0 = NowNs();
+  fcntl(sock, F_SETFD, 0);
+  setenv(kWorkerFdEnv, std::to_string(sock).c_str(), 1);
+  char arg0[] = "rmaplab-native-worker";
+  char* argv[] = {arg0, nullptr};
+  execve("/proc/self/exe", argv, environ);
+  reply->error = errno;
+  reply->elapsed_ns = NowNs() - t0;
+  unsetenv(kWorkerFdEnv);
+  fcntl(sock, F_SETFD, FD_CLOEXEC);
+  SendReply(sock, *reply);
+}
+
+// Before main() of a re-executed worker: become the worker again.
+[[gnu::constructor]] void ResumeWorkerAfterExec() {
+  const char* fd = getenv(kWorkerFdEnv);
+  if (fd == nullptr) return;
+  int sock = atoi(fd);
+  unsetenv(kWorkerFdEnv);
+  RunWorker(sock);
+}
+
 }  // namespace
 
 void RunWorker(int sock) {
@@ -300,6 +329,10 @@ void RunWorker(int sock) {
     Reply reply;
     if (req.cmd == Command::kFork) {
       DoFork(&sock, passed_fd, &pins, &reply);
+      continue;
+    }
+    if (req.cmd == Command::kExec) {
+      DoExec(sock, &reply);
       continue;
     }
     uint64_t faults0 = FaultCount();

@@ -12,10 +12,17 @@
 //      every worker is a direct child of the controller, which reaps it.
 //  (3) A worker holds no file descriptor but its socket (and its pins'
 //      rings); it dies with the controller (PR_SET_PDEATHSIG).
+//  (4) `exec` re-executes the worker's own binary (/proc/self/exe) with its
+//      socket on fd 3 and kWorkerFdEnv set; a constructor in worker.cc sees
+//      the variable before main() and runs RunWorker, so any binary that
+//      links the native replayer (rmaplab, the tests) can be a worker.
 #ifndef RMAPLAB_NATIVE_WORKER_H_
 #define RMAPLAB_NATIVE_WORKER_H_
 
 namespace rmaplab::native {
+
+// Set in the environment of a re-executed worker: the fd of its socket.
+inline constexpr const char* kWorkerFdEnv = "RMAPLAB_NATIVE_WORKER_FD";
 
 // Runs in a freshly forked child of the controller; never returns.
 [[noreturn]] void RunWorker(int sock);

@@ -61,13 +61,16 @@ struct Profile {
   // System ops of kSysOp, by bit: 0 ksm PAGES, 1 ksm full, 2 reclaim,
   // 3 swapoff, 4 pageout, 5 cold, 6 mergeable/unmergeable, 7 migrate.
   unsigned sys_ops = 0;
+  // Percent of kExitOp draws that become `exec` (profile `fork` only, so
+  // the other profiles' traces stay what they were).
+  int exec_percent = 0;
 };
 
 // mmap munmap mprotect move resize dontneed forkflags fork exit read write
 // expect pin dma unpin dump stats sys
 constexpr Profile kProfiles[] = {
     {"default", 128, 16, 15, {10, 4, 8, 6, 4, 4, 3, 6, 2, 8, 14, 6, 3, 3, 2, 3, 1, 0}},
-    {"fork", 128, 16, 20, {8, 2, 3, 3, 2, 3, 4, 14, 5, 8, 18, 6, 2, 2, 1, 3, 2, 0}},
+    {"fork", 128, 16, 20, {8, 2, 3, 3, 2, 3, 4, 14, 5, 8, 18, 6, 2, 2, 1, 3, 2, 0}, 0, 40},
     {"vma", 64, 8, 10, {14, 8, 16, 12, 8, 3, 4, 3, 1, 5, 8, 3, 1, 1, 1, 4, 2, 0}},
     {"pins", 64, 8, 10, {8, 3, 3, 3, 2, 6, 3, 8, 2, 5, 12, 8, 10, 10, 5, 3, 1, 0}},
     {"swap", 128, 16, 15, {10, 4, 8, 6, 4, 4, 3, 6, 2, 8, 14, 6, 3, 3, 2, 3, 1, 8}, 0xb8},
@@ -429,6 +432,11 @@ class Generator {
   }
 
   bool Exit(uint32_t pid) {
+    if (p_.exec_percent && rng_.Chance(p_.exec_percent)) {
+      out_.Op(pid, "exec");  // a new, empty address space; pins go with the old
+      model_.procs()[pid] = GProc{};
+      return true;
+    }
     if (model_.procs().size() <= 1) return false;
     out_.Op(pid, "exit");
     model_.procs().erase(pid);

@@ -283,6 +283,7 @@ void ParseArgs(Args& a, Op& op) {
       op.pages = ParseNumber(a.next("PAGES"), false, "a page count");
       break;
     case OpKind::kExit:
+    case OpKind::kExec:
     case OpKind::kMaps:
     case OpKind::kSwapoff:
     case OpKind::kStats:
@@ -295,7 +296,7 @@ OpKind ParseOpName(const Token& t) {
   static constexpr OpKind kAll[] = {
       OpKind::kMmap,    OpKind::kMunmap,   OpKind::kMprotect, OpKind::kMremap,
       OpKind::kMadvise, OpKind::kRead,     OpKind::kWrite,    OpKind::kExpect,
-      OpKind::kFork,    OpKind::kExit,     OpKind::kPin,      OpKind::kDmaWrite,
+      OpKind::kFork,    OpKind::kExit,     OpKind::kExec,     OpKind::kPin,      OpKind::kDmaWrite,
       OpKind::kUnpin,   OpKind::kMigrate,  OpKind::kMaps,     OpKind::kPagemap,
       OpKind::kKsm,     OpKind::kReclaim,  OpKind::kSwapoff,  OpKind::kStats};
   for (OpKind k : kAll)
@@ -338,6 +339,7 @@ std::string_view OpName(OpKind kind) {
     case OpKind::kExpect: return "expect";
     case OpKind::kFork: return "fork";
     case OpKind::kExit: return "exit";
+    case OpKind::kExec: return "exec";
     case OpKind::kPin: return "pin";
     case OpKind::kDmaWrite: return "dmawrite";
     case OpKind::kUnpin: return "unpin";

@@ -48,7 +48,7 @@ TEST(GenerateTrace, TracesParseStayInWindowAndExpectsHold) {
       for (const Op& op : trace.value().ops) {
         if (op.pid == 0) continue;
         if (op.kind == OpKind::kMaps || op.kind == OpKind::kFork ||
-            op.kind == OpKind::kExit)
+            op.kind == OpKind::kExit || op.kind == OpKind::kExec)
           continue;
         EXPECT_GE(op.addr, 0x100000000u);
         EXPECT_LT(op.addr + op.len, 0x200000000000u);
@@ -69,6 +69,22 @@ TEST(GenerateTrace, TracesParseStayInWindowAndExpectsHold) {
           << profile << " seed " << seed;
     }
   }
+}
+
+TEST(GenerateTrace, ForkProfileExecsAndOthersDoNot) {
+  int execs = 0;
+  for (uint64_t seed = 1; seed <= 25; ++seed) {
+    for (const std::string profile : {"default", "fork", "vma", "pins"}) {
+      Result<Trace> trace = ParseTrace(Gen(seed, profile), "gen");
+      ASSERT_TRUE(trace.ok());
+      for (const Op& op : trace.value().ops) {
+        if (op.kind != OpKind::kExec) continue;
+        EXPECT_EQ(profile, "fork") << "seed " << seed;
+        ++execs;
+      }
+    }
+  }
+  EXPECT_GT(execs, 5);
 }
 
 TEST(GenCommand, UsageErrorsExitTwo) {
