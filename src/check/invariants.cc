@@ -133,11 +133,11 @@ Status CheckFrames(const Kernel& k, std::unordered_map<Pfn, PageUse>& use) {
   return Status::Ok();
 }
 
-Status CheckRmap(Kernel& k, std::unordered_map<Pfn, PageUse>& use) {
+Status CheckRmap(const Kernel& k, std::unordered_map<Pfn, PageUse>& use) {
   for (auto& [pfn, u] : use) {
     if (u.anon_maps.empty()) continue;
     std::vector<std::pair<const Mm*, uint64_t>> found;
-    k.RmapWalk(pfn, false, [&](Vma& vma, uint64_t addr, Pte&) {
+    k.RmapWalk(pfn, [&](const Vma& vma, uint64_t addr, const Pte&) {
       found.emplace_back(vma.mm, addr);
       return true;
     });
@@ -242,7 +242,7 @@ Status CheckKsm(const Kernel& k) {
 
 }  // namespace
 
-Status CheckInvariants(Kernel& k) {
+Status CheckInvariants(const Kernel& k) {
   std::unordered_map<Pfn, PageUse> use;
   for (const auto& [pid, mm] : k.processes()) {
     if (Status s = CheckVmas(*mm); !s.ok()) return Status::Error("pid " + std::to_string(pid) + ": " + s.message());

@@ -179,13 +179,14 @@ void ContentOracle::DmaWrite(uint32_t pid, uint64_t addr, uint64_t len,
   }
 }
 
-Status ContentOracle::Check(Kernel& kernel) const {
+Status ContentOracle::Check(const Kernel& kernel) const {
   if (procs_.size() != kernel.processes().size())
     return Status::Error("content oracle: " + std::to_string(procs_.size()) +
                          " processes expected, model has " +
                          std::to_string(kernel.processes().size()));
   for (const auto& [pid, cells] : procs_) {
-    Mm* mm = kernel.FindMm(pid);
+    auto it = kernel.processes().find(pid);
+    const Mm* mm = it == kernel.processes().end() ? nullptr : it->second.get();
     if (!mm) return Status::Error("content oracle: pid " + std::to_string(pid) + " missing");
     uint64_t mapped = 0;
     for (const auto& [s, vma] : mm->vmas) mapped += vma->pages();

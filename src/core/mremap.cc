@@ -53,7 +53,7 @@ Errno Kernel::MremapExpandInPlace(Mm& mm, Vma& vma, uint64_t addr,
   m.pgoff = vma.pgoff + vma.pages();
   m.flags = vma.flags;
   m.file = vma.shmem;
-  m.anon_vma = vma.anon_vma;
+  m.anon_vma = vma.anon_vma.get();
   if (!MergeNewRange(mm, m)) return Errno::kENOMEM;
   return Errno::kOk;
 }
@@ -133,16 +133,15 @@ Result<Vma*> Kernel::CopyVma(Mm& mm, Vma& vma, uint64_t addr, uint64_t len,
   m.pgoff = pgoff;
   m.flags = vma.flags;
   m.file = vma.shmem;
-  m.anon_vma = vma.anon_vma;
+  m.anon_vma = vma.anon_vma.get();
   m.copied_from = &vma;
   if (Vma* merged = MergeNewRange(mm, m)) return merged;
   auto copy = std::make_unique<Vma>(vma);
   copy->start = addr;
   copy->end = addr + len;
   copy->pgoff = pgoff;
-  copy->rmap = nullptr;
   Vma* nv = InsertVma(mm, std::move(copy));
-  if (vma.anon_vma || vma.rmap) rmap_->AnonVmaClone(*nv, vma);
+  rmap_->AnonVmaClone(*nv, vma);
   ShmemLink(*nv);
   return nv;
 }

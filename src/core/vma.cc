@@ -48,7 +48,7 @@ std::unique_ptr<Vma> Kernel::DetachVma(Mm& mm, Vma& vma) {
 // remove_vma(): the vma leaves the tree; its PTEs must be gone already or
 // belong to the vma that absorbed it.
 void Kernel::RemoveVma(Mm& mm, Vma& vma) {
-  if (vma.anon_vma || vma.rmap) rmap_->UnlinkAnonVmas(vma);
+  rmap_->UnlinkAnonVmas(vma);
   ShmemUnlink(vma);
   DetachVma(mm, vma);  // destroyed here
 }
@@ -71,11 +71,10 @@ Errno Kernel::SplitVma(Mm& mm, Vma& vma, uint64_t addr, bool check_map_count) {
   if (check_map_count && mm.map_count() >= kMaxMapCount) return Errno::kENOMEM;
   auto upper = std::make_unique<Vma>(vma);
   upper->start = addr;
-  upper->pgoff = vma.pgoff + ((addr - vma.start) >> 12);
-  upper->rmap = nullptr;
+  upper->pgoff = vma.pgoff + ((addr - vma.start) >> kPageShift);
   vma.end = addr;
   Vma* u = InsertVma(mm, std::move(upper));
-  if (vma.anon_vma || vma.rmap) rmap_->AnonVmaClone(*u, vma);
+  rmap_->AnonVmaClone(*u, vma);
   ShmemLink(*u);
   stats_.vma_splits++;
   return Errno::kOk;
@@ -83,14 +82,11 @@ Errno Kernel::SplitVma(Mm& mm, Vma& vma, uint64_t addr, bool check_map_count) {
 
 // dup_anon_vma(): dst takes src's anon_vma if it has none.
 void Kernel::DupAnonVma(Vma& dst, Vma& src) {
-  if (src.anon_vma && !dst.anon_vma) {
-    dst.anon_vma = src.anon_vma;
-    rmap_->AnonVmaClone(dst, src);
-  }
+  if (src.anon_vma && !dst.anon_vma) rmap_->AnonVmaClone(dst, src);
 }
 
 bool Kernel::IsMergeableAnonVma(const MergeArgs& m, const Vma& tgt) const {
-  void* tgt_anon = tgt.anon_vma;
+  void* tgt_anon = tgt.anon_vma.get();
   void* src_anon = m.anon_vma;
   if (!tgt_anon && src_anon) {
     if (m.middle && rmap_->IsForkChild(*m.middle)) return false;
@@ -212,7 +208,7 @@ Result<Vma*> Kernel::VmaModifyFlags(Mm& mm, Vma* prev, Vma& vma, uint64_t start,
   m.pgoff = vma.pgoff + ((start - vma.start) >> 12);
   m.flags = flags;
   m.file = vma.shmem;
-  m.anon_vma = vma.anon_vma;
+  m.anon_vma = vma.anon_vma.get();
   if (Vma* merged = MergeExistingRange(mm, m)) return merged;
   if (vma.start < start) {
     if (SplitVma(mm, vma, start, true) != Errno::kOk)

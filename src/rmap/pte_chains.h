@@ -98,17 +98,16 @@ class PteChains {
 
   // Yields every entry whose mm still has a vma there; an entry without
   // one is a wasted step.
-  void Walk(Pfn pfn, RmapOne rmap_one, RmapStats& st) const {
+  void Walk(Pfn pfn, RmapOne rmap_one, WalkCost& cost) const {
     auto it = chains_.find(pfn);
     if (it == chains_.end()) return;
-    st.lock_acquisitions++;
+    cost.lock_acquisitions++;
     for (const PteAddr& pte : it->second.ptes) {
       Vma* vma = pte.mm->VmaLookup(pte.addr);
-      if (!vma) {
-        st.wasted_steps++;
-        continue;
-      }
-      if (!rmap_one(*vma, pte.addr)) return;
+      if (!vma)
+        cost.wasted_steps++;
+      else if (!rmap_one(*vma, pte.addr))
+        return;
     }
   }
 
