@@ -245,11 +245,8 @@ Status AnonVmaDesign::CheckInvariants() const {
 
 }  // namespace
 
-std::unique_ptr<ReverseMap> NewAnonVma() {
-  return std::make_unique<AnonVmaDesign>(false);
-}
-std::unique_ptr<ReverseMap> NewAnonVmaDirect() {
-  return std::make_unique<AnonVmaDesign>(true);
+std::unique_ptr<ReverseMap> NewAnonVma(bool direct) {
+  return std::make_unique<AnonVmaDesign>(direct);
 }
 
 }  // namespace rmaplab

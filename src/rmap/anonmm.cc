@@ -246,11 +246,8 @@ Status AnonMm::CheckInvariants() const {
 
 }  // namespace
 
-std::unique_ptr<ReverseMap> NewAnonMmChains() {
-  return std::make_unique<AnonMm>(true);
-}
-std::unique_ptr<ReverseMap> NewAnonMmCopy() {
-  return std::make_unique<AnonMm>(false);
+std::unique_ptr<ReverseMap> NewAnonMm(bool chains) {
+  return std::make_unique<AnonMm>(chains);
 }
 
 }  // namespace rmaplab

@@ -9,10 +9,8 @@ namespace rmaplab {
 
 std::unique_ptr<ReverseMap> NewAnonVmaChain();
 std::unique_ptr<ReverseMap> NewPteChain();
-std::unique_ptr<ReverseMap> NewAnonVma();
-std::unique_ptr<ReverseMap> NewAnonVmaDirect();
-std::unique_ptr<ReverseMap> NewAnonMmChains();
-std::unique_ptr<ReverseMap> NewAnonMmCopy();
+std::unique_ptr<ReverseMap> NewAnonVma(bool direct);
+std::unique_ptr<ReverseMap> NewAnonMm(bool chains);
 std::unique_ptr<ReverseMap> NewAnonInode();
 
 namespace {
@@ -28,14 +26,14 @@ std::vector<DesignInfo>& Registry() {
       {"anonmm-chains",
        "Hugh Dickins' anobjrmap: one object per mm group; pte_chains after "
        "mremap",
-       NewAnonMmChains},
+       [] { return NewAnonMm(/*chains=*/true); }},
       {"anonmm-copy",
        "Hugh Dickins' anobjrmap with Linus' copy of shared pages on mremap",
-       NewAnonMmCopy},
+       [] { return NewAnonMm(/*chains=*/false); }},
       {"anon_vma", "Andrea Arcangeli's 2.6.7 anon_vma: one per fork family",
-       NewAnonVma},
+       [] { return NewAnonVma(/*direct=*/false); }},
       {"anon_vma-direct", "anon_vma with the RFC's PageDirect pages",
-       NewAnonVmaDirect},
+       [] { return NewAnonVma(/*direct=*/true); }},
       {"anon_inode",
        "Rik van Riel's anon_memory inode: all anonymous memory is one object",
        NewAnonInode},
