@@ -11,6 +11,8 @@
 // where the design asks for a copy (MoveAction::kCopy).
 #include <algorithm>
 
+#include <utility>
+
 #include "core/kernel.h"
 
 namespace rmaplab {
@@ -167,12 +169,17 @@ bool Kernel::MoveNeedsCopy(Vma& from, uint64_t a, Vma& to, uint64_t na, Pte pte)
 // move_page_tables() / move_ptes().
 void Kernel::MovePageTables(Mm& mm, Vma& from, uint64_t old_addr, Vma& to,
                             uint64_t new_addr, uint64_t len) {
-  std::vector<std::pair<uint64_t, Pte>> moving;
-  mm.pt.ForEach(old_addr, old_addr + len, [&](uint64_t a, Pte& pte) {
-    moving.emplace_back(a, pte);
-    pte = Pte{};
-  });
-  for (auto [a, pte] : moving) {
+  // One PTE at a time, as move_ptes() does under the rmap locks: a copy's
+  // allocation may reclaim, and reclaim's rmap walks must find every PTE
+  // not yet moved where it was, as it is now (present, or swapped out by
+  // that reclaim).  The ranges never overlap (mremap_to).
+  std::vector<uint64_t> addrs;
+  mm.pt.ForEach(old_addr, old_addr + len,
+                [&](uint64_t a, const Pte&) { addrs.push_back(a); });
+  for (uint64_t a : addrs) {
+    Pte* slot = mm.pt.Find(a);
+    if (!slot || slot->none()) continue;
+    Pte pte = std::exchange(*slot, Pte{});
     uint64_t na = new_addr + (a - old_addr);
     if (MoveNeedsCopy(from, a, to, na, pte)) {
       // The design cannot track the page at its new address: give the new
