@@ -182,6 +182,7 @@ TEST_P(KsmDesignTest, KsmForkReclaimSwapoffStayConsistent) {
   EXPECT_GT(merged, 0u) << "KSM never merged anything";
 }
 
+RMAPLAB_INSTANTIATE_FOR_ALL_DESIGNS(KsmTest);
 RMAPLAB_INSTANTIATE_FOR_ALL_DESIGNS(KsmDesignTest);
 
 }  // namespace
