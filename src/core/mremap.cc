@@ -110,7 +110,7 @@ Errno Kernel::MoveVma(Mm& mm, Vma& vma, uint64_t old_addr, uint64_t old_len,
                            &flags);
       e != Errno::kOk)
     return e;
-  uint64_t new_pgoff = vma.pgoff + ((old_addr - vma.start) >> 12);
+  uint64_t new_pgoff = vma.pgoff + ((old_addr - vma.start) >> kPageShift);
   Result<Vma*> nv = CopyVma(mm, vma, new_addr, new_len, new_pgoff);
   if (!nv.ok()) return Errno::kENOMEM;
   // The source may have been merged into the new vma (unfaulted vma moved
@@ -124,7 +124,7 @@ Errno Kernel::MoveVma(Mm& mm, Vma& vma, uint64_t old_addr, uint64_t old_len,
 // neighbours if the rules allow.
 Result<Vma*> Kernel::CopyVma(Mm& mm, Vma& vma, uint64_t addr, uint64_t len,
                              uint64_t pgoff) {
-  if (vma.is_anonymous() && !vma.anon_vma) pgoff = addr >> 12;
+  if (vma.is_anonymous() && !vma.anon_vma) pgoff = addr >> kPageShift;
   Vma* next = mm.FindVma(addr);
   MergeArgs m;
   m.prev = next ? mm.Prev(*next)

@@ -109,7 +109,7 @@ bool Kernel::CanMergeBefore(const MergeArgs& m) const {
   const Vma& next = *m.next;
   return next.flags == m.flags && next.shmem == m.file &&
          IsMergeableAnonVma(m, next) &&
-         next.pgoff == m.pgoff + ((m.end - m.start) >> 12);
+         next.pgoff == m.pgoff + ((m.end - m.start) >> kPageShift);
 }
 
 bool Kernel::CanMergeRight(const MergeArgs& m, bool can_merge_left) const {
@@ -180,13 +180,13 @@ Vma* Kernel::MergeExistingRange(Mm& mm, MergeArgs& m) {
       RemoveVma(mm, *middle);
     } else {
       SetRange(mm, *middle, m.end, middle->end,
-               middle->pgoff + ((m.end - middle->start) >> 12));
+               middle->pgoff + ((m.end - middle->start) >> kPageShift));
     }
     SetRange(mm, *prev, prev->start, m.end, prev->pgoff);
     return prev;
   }
   DupAnonVma(*next, *middle);
-  uint64_t next_pgoff = next->pgoff - ((next->start - m.start) >> 12);
+  uint64_t next_pgoff = next->pgoff - ((next->start - m.start) >> kPageShift);
   if (remove_middle) {
     RemoveVma(mm, *middle);
   } else {
@@ -205,7 +205,7 @@ Result<Vma*> Kernel::VmaModifyFlags(Mm& mm, Vma* prev, Vma& vma, uint64_t start,
   m.middle = &vma;
   m.start = start;
   m.end = end;
-  m.pgoff = vma.pgoff + ((start - vma.start) >> 12);
+  m.pgoff = vma.pgoff + ((start - vma.start) >> kPageShift);
   m.flags = flags;
   m.file = vma.shmem;
   m.anon_vma = vma.anon_vma.get();
@@ -238,7 +238,7 @@ Errno Kernel::Mmap(Mm& mm, uint64_t addr, uint64_t len, int prot, bool shared) {
     m.next = next;
     m.start = addr;
     m.end = end;
-    m.pgoff = addr >> 12;
+    m.pgoff = addr >> kPageShift;
     m.flags = flags;
     if (MergeNewRange(mm, m)) return Errno::kOk;
   }
@@ -246,8 +246,8 @@ Errno Kernel::Mmap(Mm& mm, uint64_t addr, uint64_t len, int prot, bool shared) {
   vma->start = addr;
   vma->end = end;
   vma->flags = flags;
-  vma->pgoff = shared ? 0 : addr >> 12;
-  if (shared) vma->shmem = NewShmem(len >> 12);
+  vma->pgoff = shared ? 0 : addr >> kPageShift;
+  if (shared) vma->shmem = NewShmem(len >> kPageShift);
   Vma* v = InsertVma(mm, std::move(vma));
   ShmemLink(*v);
   return Errno::kOk;
@@ -265,11 +265,14 @@ Errno Kernel::DoMunmap(Mm& mm, uint64_t start, uint64_t end) {
   if (!vma || vma->start >= end) return Errno::kOk;
   if (start > vma->start) {
     if (end < vma->end && mm.map_count() >= kMaxMapCount) return Errno::kENOMEM;
-    SplitVma(mm, *vma, start, false);
+    if (Errno e = SplitVma(mm, *vma, start, false); e != Errno::kOk) return e;
   }
+  // Every split comes before any unmap, as in do_vmi_align_munmap(): a
+  // failed split leaves nothing unmapped.
   std::vector<Vma*> doomed;
   for (Vma* v = mm.FindVma(start); v && v->start < end; v = mm.Next(*v)) {
-    if (v->end > end) SplitVma(mm, *v, end, false);
+    if (v->end > end)
+      if (Errno e = SplitVma(mm, *v, end, false); e != Errno::kOk) return e;
     doomed.push_back(v);
   }
   for (Vma* v : doomed) UnmapVma(mm, *v);
