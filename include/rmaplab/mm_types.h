@@ -46,18 +46,19 @@ inline constexpr int32_t kPinBias = 1024;
 
 // Page flags (PG_*).  Bits 24..29 hold the NUMA node.
 enum PageFlags : uint32_t {
-  PG_anon = 1u << 0,            // anonymous: mapping/index belong to the rmap design
-  PG_shmem = 1u << 1,           // a shmem (shared anonymous) page-cache page
-  PG_swapcache = 1u << 2,       // in the swap cache
-  PG_ksm = 1u << 3,             // a KSM page: mapping/index belong to KSM
-  PG_lru = 1u << 4,             // on an LRU list
-  PG_active = 1u << 5,          // on the active list
+  PG_anon = 1u << 0,       // anonymous: mapping/index belong to the rmap design
+  PG_shmem = 1u << 1,      // a shmem (shared anonymous) page-cache page
+  PG_swapcache = 1u << 2,  // in the swap cache
+  PG_ksm = 1u << 3,        // a KSM page: mapping/index belong to KSM
+  PG_lru = 1u << 4,        // on an LRU list
+  PG_active = 1u << 5,     // on the active list
   PG_referenced = 1u << 6,
-  PG_anon_exclusive = 1u << 7,  // PageAnonExclusive: one mm may write without COW
+  PG_anon_exclusive =
+      1u << 7,  // PageAnonExclusive: one mm may write without COW
   PG_dirty = 1u << 8,
-  PG_rmap0 = 1u << 9,           // the design's (e.g. PG_direct)
-  PG_rmap1 = 1u << 10,          // the design's
-  PG_locked = 1u << 11,         // held by a fault in progress: reclaim skips it
+  PG_rmap0 = 1u << 9,    // the design's (e.g. PG_direct)
+  PG_rmap1 = 1u << 10,   // the design's
+  PG_locked = 1u << 11,  // held by a fault in progress: reclaim skips it
 };
 inline constexpr int kNodeShift = 24;
 inline constexpr uint32_t kNodeMask = 0x3fu << kNodeShift;
@@ -67,12 +68,12 @@ inline constexpr uint32_t kNodeMask = 0x3fu << kNodeShift;
 // object id and index the page offset in it; for a PG_ksm page mapping
 // names the KSM stable node.
 struct Page {
-  uint64_t content;   // the page's value: its first 8 bytes
-  uint64_t index;     // page->index
-  uint32_t mapping;   // page->mapping, as a handle (0 = none)
-  int32_t mapcount;   // PTEs mapping the page (Linux stores this minus one)
-  int32_t refcount;   // _refcount; 0 = free frame
-  uint32_t flags;     // PageFlags | node
+  uint64_t content;  // the page's value: its first 8 bytes
+  uint64_t index;    // page->index
+  uint32_t mapping;  // page->mapping, as a handle (0 = none)
+  int32_t mapcount;  // PTEs mapping the page (Linux stores this minus one)
+  int32_t refcount;  // _refcount; 0 = free frame
+  uint32_t flags;    // PageFlags | node
 
   bool Test(uint32_t f) const { return flags & f; }
   void Set(uint32_t f) { flags |= f; }
@@ -143,7 +144,11 @@ class PageTable {
 
   // Drops leaves in [start, end) whose PTEs are all none.
   void FreeEmpty(uint64_t start, uint64_t end);
-  void Clear() { leaves_.clear(); last_key_ = ~0ULL; last_ = nullptr; }
+  void Clear() {
+    leaves_.clear();
+    last_key_ = ~0ULL;
+    last_ = nullptr;
+  }
 
   size_t leaf_count() const { return leaves_.size(); }
   uint64_t bytes() const { return leaves_.size() * sizeof(Leaf); }
@@ -182,8 +187,9 @@ void PageTable::ForEach(uint64_t start, uint64_t end, Fn&& fn) {
 
 template <typename Fn>
 void PageTable::ForEach(uint64_t start, uint64_t end, Fn&& fn) const {
-  const_cast<PageTable*>(this)->ForEach(
-      start, end, [&](uint64_t a, Pte& p) { fn(a, static_cast<const Pte&>(p)); });
+  const_cast<PageTable*>(this)->ForEach(start, end, [&](uint64_t a, Pte& p) {
+    fn(a, static_cast<const Pte&>(p));
+  });
 }
 
 // ---------------------------------------------------------------------------
@@ -238,7 +244,9 @@ class DesignPtr {
   friend bool operator==(const DesignPtr& a, const DesignPtr& b) {
     return a.p_ == b.p_;
   }
-  friend bool operator==(const DesignPtr& a, const void* b) { return a.p_ == b; }
+  friend bool operator==(const DesignPtr& a, const void* b) {
+    return a.p_ == b;
+  }
 
  private:
   void* p_ = nullptr;
@@ -247,7 +255,8 @@ class DesignPtr {
 struct Vma {
   uint64_t start = 0;  // vm_start
   uint64_t end = 0;    // vm_end, exclusive
-  uint64_t pgoff = 0;  // vm_pgoff: for private anon, start >> kPageShift at creation
+  uint64_t pgoff =
+      0;  // vm_pgoff: for private anon, start >> kPageShift at creation
   uint32_t flags = 0;  // VmFlags
   Mm* mm = nullptr;
   ShmemObject* shmem = nullptr;  // vm_file, for a shared mapping

@@ -66,15 +66,17 @@ class FunctionRef;
 template <typename R, typename... Args>
 class FunctionRef<R(Args...)> {
  public:
-  template <typename F,
-            typename = std::enable_if_t<!std::is_same_v<std::decay_t<F>, FunctionRef>>>
+  template <typename F, typename = std::enable_if_t<
+                            !std::is_same_v<std::decay_t<F>, FunctionRef>>>
   FunctionRef(F&& f)  // NOLINT: implicit by design
       : obj_(const_cast<void*>(static_cast<const void*>(&f))),
         call_([](void* o, Args... a) -> R {
           return (*static_cast<std::remove_reference_t<F>*>(o))(
               std::forward<Args>(a)...);
         }) {}
-  R operator()(Args... a) const { return call_(obj_, std::forward<Args>(a)...); }
+  R operator()(Args... a) const {
+    return call_(obj_, std::forward<Args>(a)...);
+  }
 
  private:
   void* obj_;
@@ -89,11 +91,12 @@ enum class Layout { kX86_64, kI386 };
 
 // Counters every design maintains the same way.
 struct RmapStats {
-  uint64_t wasted_steps = 0;    // things inspected that yielded no candidate
-  uint64_t lock_acquisitions = 0;  // rmap locks taken (anon_vma, page chain, ...)
-  uint64_t chain_entries = 0;   // per-page chain entries allocated (pte_chain)
-  uint64_t fork_work = 0;       // rmap structures created or linked at fork
-  uint64_t exit_work = 0;       // rmap structures unlinked or freed at exit/unmap
+  uint64_t wasted_steps = 0;  // things inspected that yielded no candidate
+  uint64_t lock_acquisitions =
+      0;                       // rmap locks taken (anon_vma, page chain, ...)
+  uint64_t chain_entries = 0;  // per-page chain entries allocated (pte_chain)
+  uint64_t fork_work = 0;      // rmap structures created or linked at fork
+  uint64_t exit_work = 0;  // rmap structures unlinked or freed at exit/unmap
 };
 
 // What one walk cost; the walker's caller decides whether it counts.
@@ -138,7 +141,8 @@ class ReverseMap {
   // swap-cache page, migration).
   virtual void AddAnonRmap(Pfn pfn, Page& page, Vma& vma, uint64_t addr) = 0;
   // fork copies a mapping of `page` into the child's (vma, addr).
-  virtual void DupAnonRmap(Pfn pfn, Page& page, Vma& child_vma, uint64_t addr) = 0;
+  virtual void DupAnonRmap(Pfn pfn, Page& page, Vma& child_vma,
+                           uint64_t addr) = 0;
   // The mapping (vma, addr) of `page` goes away.
   virtual void RemoveRmap(Pfn pfn, Page& page, Vma& vma, uint64_t addr) = 0;
   // folio_move_anon_rmap(): a COW fault reuses `page`, now exclusive to vma.
@@ -153,7 +157,8 @@ class ReverseMap {
   // `cache` is the slot's swap-cache page, or nullptr.  kKeep: move it (the
   // design may update `cache`); kCopy: give the new place a private copy.
   virtual MoveAction MoveSwapPte(Vma& from, uint64_t old_addr, Vma& to,
-                                 uint64_t new_addr, uint32_t count, Page* cache) {
+                                 uint64_t new_addr, uint32_t count,
+                                 Page* cache) {
     return MoveAction::kKeep;
   }
 

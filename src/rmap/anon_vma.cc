@@ -54,8 +54,8 @@ namespace {
 // The vma's anon_vma_node, plus its identity for direct pages.
 struct VmaNode {
   Vma* vma;
-  uint64_t id;      // never reused, so a stale direct pointer is detectable
-  size_t pos = 0;   // index in anon_vma->head
+  uint64_t id;     // never reused, so a stale direct pointer is detectable
+  size_t pos = 0;  // index in anon_vma->head
 };
 
 struct AnonVma {

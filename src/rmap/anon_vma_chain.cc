@@ -225,26 +225,28 @@ Status AnonVmaChain::CheckInvariants() const {
              std::find(c->avcs.begin(), c->avcs.end(), &avc) != c->avcs.end();
     });
     if (!ok && st.ok())
-      st = Status::Error("anon_vma_chain: avc not where its tree and chain say");
+      st =
+          Status::Error("anon_vma_chain: avc not where its tree and chain say");
     if (!av.tree.empty()) children[av.parent]++;
     if (av.root != &av) descendants[av.root]++;
   });
   if (!st.ok()) return st;
   anon_vmas_.ForEach([&](const AnonVma& av) {
     if (!st.ok()) return;
-    int want = (av.tree.empty() ? 0 : 1) + (av.root == &av ? descendants[&av] : 0);
+    int want =
+        (av.tree.empty() ? 0 : 1) + (av.root == &av ? descendants[&av] : 0);
     if (av.num_active_vmas != active[&av])
       st = Status::Error("anon_vma_chain: num_active_vmas " +
                          std::to_string(av.num_active_vmas) + " != " +
                          std::to_string(active[&av]) + " vmas using it");
     else if (av.num_children != children[&av])
       st = Status::Error("anon_vma_chain: num_children " +
-                         std::to_string(av.num_children) + " != " +
-                         std::to_string(children[&av]));
+                         std::to_string(av.num_children) +
+                         " != " + std::to_string(children[&av]));
     else if (av.refcount != want)
       st = Status::Error("anon_vma_chain: refcount " +
-                         std::to_string(av.refcount) + " != " +
-                         std::to_string(want));
+                         std::to_string(av.refcount) +
+                         " != " + std::to_string(want));
   });
   return st;
 }

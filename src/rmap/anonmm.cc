@@ -65,9 +65,7 @@ class AnonMm final : public ReverseMap {
   }
 
   // --- address spaces ---
-  void MmInit(Mm& mm) override {
-    Join(mm, groups_.New());
-  }
+  void MmInit(Mm& mm) override { Join(mm, groups_.New()); }
   void MmFork(Mm& child, Mm& parent) override {
     Join(child, Group(parent));
     counters().fork_work++;
@@ -122,8 +120,8 @@ class AnonMm final : public ReverseMap {
   // just moves (its swap-cache page, if any, takes the new address); a
   // shared one is copied (anonmm-copy) or left for AddAnonRmap to chain
   // when it is swapped in at the new address (anonmm-chains).
-  MoveAction MoveSwapPte(Vma&, uint64_t, Vma&, uint64_t new_addr, uint32_t count,
-                         Page* cache) override {
+  MoveAction MoveSwapPte(Vma&, uint64_t, Vma&, uint64_t new_addr,
+                         uint32_t count, Page* cache) override {
     if (count <= 1 && (!cache || cache->mapcount == 0)) {
       if (cache && cache->Test(PG_anon) && !cache->Test(PG_chained))
         cache->index = new_addr >> kPageShift;
@@ -158,9 +156,7 @@ class AnonMm final : public ReverseMap {
   Status CheckInvariants() const override;
 
  private:
-  static AnonMmGroup* Group(const Mm& mm) {
-    return mm.rmap.as<AnonMmGroup>();
-  }
+  static AnonMmGroup* Group(const Mm& mm) { return mm.rmap.as<AnonMmGroup>(); }
 
   void Join(Mm& mm, AnonMmGroup* g) {
     mm.rmap = g;
@@ -171,7 +167,8 @@ class AnonMm final : public ReverseMap {
 
   // The group walk would find the page at (vma, addr).
   static bool Tracks(const Page& page, const Vma& vma, uint64_t addr) {
-    return page.mapping == Group(*vma.mm)->handle && page.index == addr >> kPageShift;
+    return page.mapping == Group(*vma.mm)->handle &&
+           page.index == addr >> kPageShift;
   }
 
   // anobjrmap-5: the page's address no longer names it; list its PTEs
@@ -233,8 +230,9 @@ Status AnonMm::CheckInvariants() const {
     n += g.mms.size();
   });
   if (!ok)
-    return Status::Error("anonmm: a group is empty or holds an mm that does "
-                         "not point at it");
+    return Status::Error(
+        "anonmm: a group is empty or holds an mm that does "
+        "not point at it");
   if (n != mms_) return Status::Error("anonmm: an mm is in two groups");
   if (untrackable_)
     return Status::Error(

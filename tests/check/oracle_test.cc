@@ -1,9 +1,10 @@
 // oracle_test.cc: the content oracle (src/check/oracle.h) catches a model
 // that reads back a wrong value, a write that reached the wrong process,
 // and a page the model maps that the oracle does not; over every design.
+#include "check/oracle.h"
+
 #include <gtest/gtest.h>
 
-#include "check/oracle.h"
 #include "core/kernel_test_util.h"
 
 namespace rmaplab {
@@ -52,7 +53,8 @@ TEST_P(OracleTest, CatchesAWriteThatReachedTheWrongProcess) {
 TEST_P(OracleTest, CatchesAnUnexpectedMapping) {
   ASSERT_EQ(k_.Mmap(mm(2), P(8), kPageSize, kRW, false), Errno::kOk);
   Status s = oracle_.Check(k_);
-  EXPECT_NE(s.message().find("pid 2 maps 3 pages, expected 2"), std::string::npos)
+  EXPECT_NE(s.message().find("pid 2 maps 3 pages, expected 2"),
+            std::string::npos)
       << s.message();
 }
 

@@ -72,7 +72,8 @@ TEST_P(FaultTest, PinOfReadOnlyRangeFailsAndUndoes) {
 TEST_P(FaultTest, EverythingIsFreedWhenAllExit) {
   ASSERT_EQ(k_.Mmap(mm(), P(0), 8 * kPageSize, kRW, false), Errno::kOk);
   ASSERT_EQ(k_.Mmap(mm(), P(20), 4 * kPageSize, kRW, true), Errno::kOk);
-  for (int i = 0; i < 8; ++i) ASSERT_EQ(k_.WritePage(mm(), P(i), i), Errno::kOk);
+  for (int i = 0; i < 8; ++i)
+    ASSERT_EQ(k_.WritePage(mm(), P(i), i), Errno::kOk);
   ASSERT_EQ(k_.WritePage(mm(), P(20), 1), Errno::kOk);
   ASSERT_EQ(k_.Fork(mm(), 2), Errno::kOk);
   ASSERT_EQ(k_.Fork(mm(2), 3), Errno::kOk);
@@ -110,7 +111,6 @@ TEST_P(FaultTest, CheckerCatchesCorruption) {
   EXPECT_TRUE(CheckInvariants(k_).ok());
 }
 
-
 // Migration finds every mapping through the reverse map: after fork both
 // processes map the new frame, on the new node; a pinned page stays put.
 TEST_P(FaultTest, MigrationMovesEveryMappingButNotPins) {
@@ -119,7 +119,8 @@ TEST_P(FaultTest, MigrationMovesEveryMappingButNotPins) {
   ASSERT_EQ(k_.WritePage(mm(), P(0), 1), Errno::kOk);
   ASSERT_EQ(k_.WritePage(mm(), P(1), 2), Errno::kOk);
   ASSERT_EQ(k_.Fork(mm(), 2), Errno::kOk);
-  ASSERT_EQ(k_.PinPages(mm(2), P(1), kPageSize), Errno::kOk);  // COW: child's own page
+  ASSERT_EQ(k_.PinPages(mm(2), P(1), kPageSize),
+            Errno::kOk);  // COW: child's own page
   Pfn shared = PfnAt(1, 0), pinned = PfnAt(2, 1);
   ASSERT_EQ(k_.MigratePages(mm(1), P(0), 2 * kPageSize, 1), Errno::kOk);
   ASSERT_EQ(k_.MigratePages(mm(2), P(1), kPageSize, 1), Errno::kOk);

@@ -31,7 +31,8 @@ class KernelTestPeer {
 
 // A gtest-safe name for a design parameter ("anon_vma-direct" ->
 // "anon_vma_direct").
-inline std::string DesignTestName(const testing::TestParamInfo<std::string>& info) {
+inline std::string DesignTestName(
+    const testing::TestParamInfo<std::string>& info) {
   std::string n = info.param;
   for (char& c : n)
     if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
@@ -39,8 +40,8 @@ inline std::string DesignTestName(const testing::TestParamInfo<std::string>& inf
 }
 
 // Runs the value-parameterised suite `Suite` once per registered design.
-#define RMAPLAB_INSTANTIATE_FOR_ALL_DESIGNS(Suite)                         \
-  INSTANTIATE_TEST_SUITE_P(AllDesigns, Suite,                              \
+#define RMAPLAB_INSTANTIATE_FOR_ALL_DESIGNS(Suite)                        \
+  INSTANTIATE_TEST_SUITE_P(AllDesigns, Suite,                             \
                            ::testing::ValuesIn(::rmaplab::DesignNames()), \
                            ::rmaplab::DesignTestName)
 
@@ -93,12 +94,15 @@ class KernelFixture : public testing::Test {
   VmaLayout LayoutOf(uint32_t pid = 1) {
     VmaLayout out;
     for (const auto& [s, v] : mm(pid).vmas)
-      out.emplace_back((v->start - kBase) / kPageSize, (v->end - kBase) / kPageSize,
+      out.emplace_back((v->start - kBase) / kPageSize,
+                       (v->end - kBase) / kPageSize,
                        static_cast<int64_t>(v->pgoff) -
                            static_cast<int64_t>(kBase >> kPageShift));
     return out;
   }
-  Pfn PfnAt(uint32_t pid, int64_t page) { return mm(pid).pt.Get(P(page)).pfn(); }
+  Pfn PfnAt(uint32_t pid, int64_t page) {
+    return mm(pid).pt.Get(P(page)).pfn();
+  }
 
   void TearDown() override {
     Status s = CheckInvariants(k_);

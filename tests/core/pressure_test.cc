@@ -78,8 +78,10 @@ TEST(OomTest, KillsTheLargestAndSaysSo) {
   ro.keep_going = true;
   int rc = Replay(trace.value(), *sim.value(), ro, true, out, err);
   EXPECT_EQ(rc, 1) << err.str();  // pid 2 is gone by line 7: ESRCH
-  EXPECT_NE(out.str().find("# oom-kill pid=2 line=5"), std::string::npos) << out.str();
-  EXPECT_NE(out.str().find("error line=7 op=read errno=ESRCH"), std::string::npos);
+  EXPECT_NE(out.str().find("# oom-kill pid=2 line=5"), std::string::npos)
+      << out.str();
+  EXPECT_NE(out.str().find("error line=7 op=read errno=ESRCH"),
+            std::string::npos);
   EXPECT_EQ(out.str().find("op=expect"), std::string::npos) << out.str();
 }
 

@@ -49,7 +49,8 @@ TEST_P(VmaTest, FaultedAccountedVmaKeepsApart) {
 // merges under a design without that rule; parent: merges.
 TEST_P(VmaTest, ForkChildRefusesFreshNeighbour) {
   ASSERT_EQ(k_.Mmap(mm(), P(0), 4 * kPageSize, kRW, false), Errno::kOk);
-  for (int i = 0; i < 4; ++i) ASSERT_EQ(k_.WritePage(mm(), P(i), i), Errno::kOk);
+  for (int i = 0; i < 4; ++i)
+    ASSERT_EQ(k_.WritePage(mm(), P(i), i), Errno::kOk);
   ASSERT_EQ(k_.Fork(mm(), 2), Errno::kOk);
   bool fork_child = k_.rmap().IsForkChild(*mm(2).VmaLookup(P(0)));
   if (GetParam() == "anon_vma_chain") {
@@ -66,10 +67,13 @@ TEST_P(VmaTest, ForkChildRefusesFreshNeighbour) {
 // AA*A  ->    AA.A + Z (moved away, pgoff kept)  ->  AAAA (moved back)
 TEST_P(VmaTest, MremapAwayAndBackRemerges) {
   ASSERT_EQ(k_.Mmap(mm(), P(0), 4 * kPageSize, kRW, false), Errno::kOk);
-  for (int i = 0; i < 4; ++i) ASSERT_EQ(k_.WritePage(mm(), P(i), i + 1), Errno::kOk);
-  ASSERT_EQ(k_.Mremap(mm(), P(2), kPageSize, kPageSize, true, P(100)), Errno::kOk);
+  for (int i = 0; i < 4; ++i)
+    ASSERT_EQ(k_.WritePage(mm(), P(i), i + 1), Errno::kOk);
+  ASSERT_EQ(k_.Mremap(mm(), P(2), kPageSize, kPageSize, true, P(100)),
+            Errno::kOk);
   EXPECT_EQ(LayoutOf(), (VmaLayout{{0, 2, 0}, {3, 4, 3}, {100, 101, 2}}));
-  ASSERT_EQ(k_.Mremap(mm(), P(100), kPageSize, kPageSize, true, P(2)), Errno::kOk);
+  ASSERT_EQ(k_.Mremap(mm(), P(100), kPageSize, kPageSize, true, P(2)),
+            Errno::kOk);
   EXPECT_EQ(LayoutOf(), (VmaLayout{{0, 4, 0}}));
   uint64_t v;
   ASSERT_EQ(k_.Peek(mm(), P(2), &v), Errno::kOk);
@@ -79,7 +83,8 @@ TEST_P(VmaTest, MremapAwayAndBackRemerges) {
 // An unfaulted vma takes its pgoff from the new address (copy_vma).
 TEST_P(VmaTest, MremapOfUnfaultedVmaResetsPgoff) {
   ASSERT_EQ(k_.Mmap(mm(), P(0), 2 * kPageSize, kRW, false), Errno::kOk);
-  ASSERT_EQ(k_.Mremap(mm(), P(0), 2 * kPageSize, 2 * kPageSize, true, P(10)), Errno::kOk);
+  ASSERT_EQ(k_.Mremap(mm(), P(0), 2 * kPageSize, 2 * kPageSize, true, P(10)),
+            Errno::kOk);
   EXPECT_EQ(LayoutOf(), (VmaLayout{{10, 12, 10}}));
   ASSERT_EQ(k_.Mmap(mm(), P(12), kPageSize, kRW, false), Errno::kOk);
   EXPECT_EQ(LayoutOf(), (VmaLayout{{10, 13, 10}}));
@@ -89,7 +94,8 @@ TEST_P(VmaTest, MremapOfUnfaultedVmaResetsPgoff) {
 TEST_P(VmaTest, MremapOfFaultedVmaKeepsPgoff) {
   ASSERT_EQ(k_.Mmap(mm(), P(0), 2 * kPageSize, kRW, false), Errno::kOk);
   ASSERT_EQ(k_.WritePage(mm(), P(0), 1), Errno::kOk);
-  ASSERT_EQ(k_.Mremap(mm(), P(0), 2 * kPageSize, 2 * kPageSize, true, P(10)), Errno::kOk);
+  ASSERT_EQ(k_.Mremap(mm(), P(0), 2 * kPageSize, 2 * kPageSize, true, P(10)),
+            Errno::kOk);
   ASSERT_EQ(k_.Mmap(mm(), P(12), kPageSize, kRW, false), Errno::kOk);
   EXPECT_EQ(LayoutOf(), (VmaLayout{{10, 12, 0}, {12, 13, 12}}));
 }

@@ -97,12 +97,12 @@ class GlobalList final : public rmaplab::ReverseMap {
   std::set<Vma*> vmas_;  // every anonymous vma with an anon_vma
 };
 
-const bool kRegistered = rmaplab::RegisterDesign(
-                             {"global_list",
-                              "a design from outside the tree: every "
-                              "anonymous vma on one list",
-                              [] { return std::make_unique<GlobalList>(); }})
-                             .ok();
+const bool kRegistered =
+    rmaplab::RegisterDesign({"global_list",
+                             "a design from outside the tree: every "
+                             "anonymous vma on one list",
+                             [] { return std::make_unique<GlobalList>(); }})
+        .ok();
 
 }  // namespace
 

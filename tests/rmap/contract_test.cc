@@ -1,12 +1,12 @@
 // contract_test.cc: the reverse-map contract, run over every registered
 // design (DesignNames(), so a new design is picked up by adding it to the
-// registry or by RegisterDesign), one test per scenario and design.  Each scenario trace replays under --check (content oracle and
-// whole-state invariants after every op, including "the rmap walk finds
-// exactly the PTEs that map each page") and must succeed; what processes
-// read (pagemap values, expect results) must equal anon_vma_chain's.
-// Designs may differ in costs, in maps (vma merging) and in whether a page
-// is exclusive (anonmm-copy copies shared pages at mremap), never in
-// content.
+// registry or by RegisterDesign), one test per scenario and design.  Each
+// scenario trace replays under --check (content oracle and whole-state
+// invariants after every op, including "the rmap walk finds exactly the PTEs
+// that map each page") and must succeed; what processes read (pagemap values,
+// expect results) must equal anon_vma_chain's. Designs may differ in costs, in
+// maps (vma merging) and in whether a page is exclusive (anonmm-copy copies
+// shared pages at mremap), never in content.
 #include <gtest/gtest.h>
 
 #include <cctype>

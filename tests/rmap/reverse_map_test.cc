@@ -34,14 +34,15 @@ TEST_P(ReverseMapTest, WalkStopsWhenRmapOneReturnsFalse) {
   Pfn pfn = SharedPage(4);
   int calls = 0;
   WalkCost cost;
-  k_.rmap().Walk(pfn, k_.page(pfn),
-                 [&](Vma&, uint64_t) { return ++calls, false; }, cost);
+  k_.rmap().Walk(
+      pfn, k_.page(pfn), [&](Vma&, uint64_t) { return ++calls, false; }, cost);
   EXPECT_EQ(calls, 1);
   // Through the core's walk, which skips candidates that do not map the
   // page: stop after the first and after the second real mapping.
   for (int stop_at : {1, 2}) {
     int found = 0;
-    k_.RmapWalk(pfn, true, [&](Vma&, uint64_t, Pte&) { return ++found < stop_at; });
+    k_.RmapWalk(pfn, true,
+                [&](Vma&, uint64_t, Pte&) { return ++found < stop_at; });
     EXPECT_EQ(found, stop_at);
   }
   int all = 0;
@@ -55,9 +56,8 @@ TEST_P(ReverseMapTest, CheckerWalkCountsNothing) {
   RmapStats before = k_.rmap().stats();
   uint64_t walks = k_.stats().rmap_walks, steps = k_.stats().rmap_walk_steps;
   int found = 0;
-  std::as_const(k_).RmapWalk(pfn, [&](const Vma&, uint64_t, const Pte&) {
-    return ++found, true;
-  });
+  std::as_const(k_).RmapWalk(
+      pfn, [&](const Vma&, uint64_t, const Pte&) { return ++found, true; });
   EXPECT_EQ(found, 2);
   const RmapStats& after = k_.rmap().stats();
   EXPECT_EQ(after.wasted_steps, before.wasted_steps);
@@ -89,7 +89,8 @@ RMAPLAB_INSTANTIATE_FOR_ALL_DESIGNS(ReverseMapTest);
 class ReverseMapTraceTest : public testing::TestWithParam<std::string> {
  protected:
   // Replays `text`; returns the op kinds it applied, adds its failures.
-  std::set<OpKind> ReplayChecked(const std::string& text, const std::string& what,
+  std::set<OpKind> ReplayChecked(const std::string& text,
+                                 const std::string& what,
                                  std::map<std::string, uint64_t>* stats) {
     std::set<OpKind> kinds;
     SimOptions opts;
@@ -121,22 +122,23 @@ TEST_P(ReverseMapTraceTest, WalkCompleteAfterEveryOpKindAndNothingLeftAtExit) {
     for (uint64_t seed = 1; seed <= 3; ++seed) {
       std::string what = profile + "-" + std::to_string(seed);
       std::map<std::string, uint64_t> stats;
-      for (OpKind k : ReplayChecked(GeneratedTrace(seed, profile, 150), what, &stats))
+      for (OpKind k :
+           ReplayChecked(GeneratedTrace(seed, profile, 150), what, &stats))
         kinds.insert(k);
       EXPECT_EQ(stats["rmap_bytes"], 0u) << what;
       EXPECT_EQ(stats["rmap_bytes_i386"], 0u) << what;
       EXPECT_EQ(stats["pages_resident"], 0u) << what;
     }
   }
-  for (OpKind k : {OpKind::kMmap, OpKind::kMunmap, OpKind::kMprotect,
-                   OpKind::kMremap, OpKind::kMadvise, OpKind::kRead,
-                   OpKind::kWrite, OpKind::kExpect, OpKind::kFork, OpKind::kExit,
-                   OpKind::kPin, OpKind::kDmaWrite, OpKind::kUnpin,
-                   OpKind::kMigrate, OpKind::kMaps, OpKind::kPagemap,
-                   OpKind::kKsm, OpKind::kReclaim, OpKind::kSwapoff,
-                   OpKind::kStats})
-    EXPECT_TRUE(kinds.count(k)) << "no generated trace applied op kind "
-                                << static_cast<int>(k);
+  for (OpKind k : {OpKind::kMmap,    OpKind::kMunmap,  OpKind::kMprotect,
+                   OpKind::kMremap,  OpKind::kMadvise, OpKind::kRead,
+                   OpKind::kWrite,   OpKind::kExpect,  OpKind::kFork,
+                   OpKind::kExit,    OpKind::kPin,     OpKind::kDmaWrite,
+                   OpKind::kUnpin,   OpKind::kMigrate, OpKind::kMaps,
+                   OpKind::kPagemap, OpKind::kKsm,     OpKind::kReclaim,
+                   OpKind::kSwapoff, OpKind::kStats})
+    EXPECT_TRUE(kinds.count(k))
+        << "no generated trace applied op kind " << static_cast<int>(k);
 }
 
 RMAPLAB_INSTANTIATE_FOR_ALL_DESIGNS(ReverseMapTraceTest);
