@@ -33,9 +33,10 @@ struct GenOptions {
   uint64_t seed = 1;
   int ops = 60;    // ops before the final dumps
   int procs = 4;   // at most this many live processes at once
-  // One of GenProfiles(): default, fork, vma, pins, swap, all.  Only `swap`
-  // (pageout, cold, swapoff, migrate) and `all` (also reclaim, ksm,
-  // mergeable) emit these ops.
+  // One of GenProfiles(): default, fork, vma, pins, swap, all, ksm.  Only
+  // `swap` (pageout, cold, swapoff, migrate), `all` (also reclaim, ksm,
+  // mergeable) and `ksm` (ksm, reclaim, swapoff, pageout, mergeable, with
+  // write values from a set of three so that KSM merges) emit these ops.
   std::string profile = "default";
 };
 

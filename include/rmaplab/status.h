@@ -15,7 +15,7 @@
 namespace rmaplab {
 
 // The errno names an op can fail with; kExpect is the spec's `EXPECT`.
-enum class Errno {
+enum class [[nodiscard]] Errno {
   kOk = 0,
   kEPERM,
   kESRCH,

@@ -14,12 +14,11 @@
 #include <string_view>
 #include <vector>
 
+#include "rmaplab/mm_types.h"  // kPageSize, kPageShift
 #include "rmaplab/status.h"
 
 namespace rmaplab {
 
-inline constexpr uint64_t kPageSize = 4096;
-inline constexpr int kPageShift = 12;
 // User addresses lie in [kUserMin, kUserMax).
 inline constexpr uint64_t kUserMin = 0x10000;
 inline constexpr uint64_t kUserMax = 0x7ffffffff000;

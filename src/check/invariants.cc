@@ -43,19 +43,24 @@ std::string Fmt(const char* fmt, uint64_t a, uint64_t b = 0, uint64_t c = 0) {
 Status CheckVmas(const Mm& mm) {
   uint64_t last_end = 0;
   for (const auto& [start, vma] : mm.vmas) {
-    if (vma->start != start || vma->start >= vma->end || vma->start % kPageSize ||
-        vma->end % kPageSize)
-      return Status::Error(Fmt("vma %" PRIx64 "-%" PRIx64 " is malformed", vma->start, vma->end));
+    if (vma->start != start || vma->start >= vma->end ||
+        vma->start % kPageSize || vma->end % kPageSize)
+      return Status::Error(Fmt("vma %" PRIx64 "-%" PRIx64 " is malformed",
+                               vma->start, vma->end));
     if (vma->start < last_end)
-      return Status::Error(Fmt("vma %" PRIx64 " overlaps the one before", vma->start));
-    if (vma->mm != &mm) return Status::Error(Fmt("vma %" PRIx64 " has the wrong mm", vma->start));
+      return Status::Error(
+          Fmt("vma %" PRIx64 " overlaps the one before", vma->start));
+    if (vma->mm != &mm)
+      return Status::Error(Fmt("vma %" PRIx64 " has the wrong mm", vma->start));
     bool shared = vma->flags & VM_SHARED;
     if (shared != (vma->shmem != nullptr) || (vma->shmem && vma->anon_vma))
-      return Status::Error(Fmt("vma %" PRIx64 ": shared/shmem/anon_vma disagree", vma->start));
+      return Status::Error(
+          Fmt("vma %" PRIx64 ": shared/shmem/anon_vma disagree", vma->start));
     if (vma->shmem) {
       auto& im = vma->shmem->i_mmap;
       if (std::find(im.begin(), im.end(), vma.get()) == im.end())
-        return Status::Error(Fmt("vma %" PRIx64 " missing from its object's i_mmap", vma->start));
+        return Status::Error(Fmt(
+            "vma %" PRIx64 " missing from its object's i_mmap", vma->start));
     }
     last_end = vma->end;
   }
@@ -75,23 +80,28 @@ Status CheckPtes(const Kernel& k, const Mm& mm,
     if (!st.ok()) return;
     const Vma* vma = mm.VmaLookup(addr);
     if (!vma) {
-      st = Status::Error(Fmt("pid %" PRIu64 ": PTE at %" PRIx64 " outside any vma", mm.pid, addr));
+      st = Status::Error(Fmt(
+          "pid %" PRIu64 ": PTE at %" PRIx64 " outside any vma", mm.pid, addr));
       return;
     }
     if (!pte.present() || pte.pfn() == kZeroPfn) {
       if (pte.present() && pte.write())
-        st = Status::Error(Fmt("pid %" PRIu64 ": zero page mapped writable at %" PRIx64, mm.pid, addr));
+        st = Status::Error(Fmt("pid %" PRIu64
+                               ": zero page mapped writable at %" PRIx64,
+                               mm.pid, addr));
       return;
     }
     const Page& page = k.page(pte.pfn());
     if (pte.pfn() >= k.frame_count() || page.refcount <= 0) {
-      st = Status::Error(Fmt("pid %" PRIu64 ": PTE at %" PRIx64 " maps free frame %" PRIu64,
+      st = Status::Error(Fmt("pid %" PRIu64 ": PTE at %" PRIx64
+                             " maps free frame %" PRIu64,
                              mm.pid, addr, pte.pfn()));
       return;
     }
     if (!vma->shmem && pte.write() && !page.Test(PG_anon_exclusive)) {
       st = Status::Error(Fmt("pid %" PRIu64 ": writable PTE at %" PRIx64
-                             " maps a page that is not exclusive", mm.pid, addr));
+                             " maps a page that is not exclusive",
+                             mm.pid, addr));
       return;
     }
     PageUse& u = use[pte.pfn()];
@@ -113,31 +123,38 @@ Status CheckFrames(const Kernel& k, std::unordered_map<Pfn, PageUse>& use) {
     allocated++;
     PageUse& u = use[pfn];
     if (page.mapcount != u.ptes)
-      return Status::Error(Fmt("frame %" PRIu64 ": mapcount %" PRIu64 " but %" PRIu64 " PTEs",
+      return Status::Error(Fmt("frame %" PRIu64 ": mapcount %" PRIu64
+                               " but %" PRIu64 " PTEs",
                                pfn, page.mapcount, u.ptes));
     int64_t want = int64_t{page.mapcount} + int64_t{kPinBias} * u.pins +
-                   (page.Test(PG_swapcache) ? 1 : 0) + (page.Test(PG_shmem) ? 1 : 0);
+                   (page.Test(PG_swapcache) ? 1 : 0) +
+                   (page.Test(PG_shmem) ? 1 : 0);
     if (page.refcount != want)
-      return Status::Error(Fmt("frame %" PRIu64 ": refcount %" PRIu64 ", references add up to %" PRIu64,
+      return Status::Error(Fmt("frame %" PRIu64 ": refcount %" PRIu64
+                               ", references add up to %" PRIu64,
                                pfn, page.refcount, want));
     // A page can outlive its shmem object when a pin holds it: the last
     // munmap truncates the object (the page leaves the page cache, as
     // truncate_inode_pages() does) but the pin's reference keeps it.
     if (!page.Test(PG_anon) && !page.Test(PG_shmem) && u.pins == 0)
-      return Status::Error(Fmt("frame %" PRIu64 " is neither anon nor shmem nor pinned (flags %" PRIx64
-                               ", refcount %" PRIu64 ")", pfn, page.flags, page.refcount));
+      return Status::Error(
+          Fmt("frame %" PRIu64
+              " is neither anon nor shmem nor pinned (flags %" PRIx64
+              ", refcount %" PRIu64 ")",
+              pfn, page.flags, page.refcount));
   }
   if (allocated != k.resident_pages())
-    return Status::Error(Fmt("%" PRIu64 " frames in use, %" PRIu64 " counted resident",
+    return Status::Error(Fmt("%" PRIu64 " frames in use, %" PRIu64
+                             " counted resident",
                              allocated, k.resident_pages()));
   return Status::Ok();
 }
 
-Status CheckRmap(Kernel& k, std::unordered_map<Pfn, PageUse>& use) {
+Status CheckRmap(const Kernel& k, std::unordered_map<Pfn, PageUse>& use) {
   for (auto& [pfn, u] : use) {
     if (u.anon_maps.empty()) continue;
     std::vector<std::pair<const Mm*, uint64_t>> found;
-    k.RmapWalk(pfn, false, [&](Vma& vma, uint64_t addr, Pte&) {
+    k.RmapWalk(pfn, [&](const Vma& vma, uint64_t addr, const Pte&) {
       found.emplace_back(vma.mm, addr);
       return true;
     });
@@ -148,7 +165,8 @@ Status CheckRmap(Kernel& k, std::unordered_map<Pfn, PageUse>& use) {
       return Status::Error(Fmt("rmap walk of frame %" PRIu64 " found %" PRIu64
                                " of its %" PRIu64 " mappings",
                                pfn, found.size(), u.anon_maps.size()) +
-                           Fmt(" (pid %" PRIu64 " at %" PRIx64 ")", miss.first->pid, miss.second));
+                           Fmt(" (pid %" PRIu64 " at %" PRIx64 ")",
+                               miss.first->pid, miss.second));
     }
   }
   return Status::Ok();
@@ -169,28 +187,38 @@ Status CheckSwap(const Kernel& k) {
     const SwapSlot& slot = swap.slot(s);
     uint64_t want = refs.count(s) ? refs[s] : 0;
     if (!slot.used) {
-      if (want) return Status::Error(Fmt("swap slot %" PRIu64 " is free but %" PRIu64 " PTEs hold it", s, want));
+      if (want)
+        return Status::Error(Fmt("swap slot %" PRIu64 " is free but %" PRIu64
+                                 " PTEs hold it",
+                                 s, want));
       continue;
     }
     used++;
     if (slot.count != want)
-      return Status::Error(Fmt("swap slot %" PRIu64 ": count %" PRIu64 ", %" PRIu64 " references",
+      return Status::Error(Fmt("swap slot %" PRIu64 ": count %" PRIu64
+                               ", %" PRIu64 " references",
                                s, slot.count, want));
     if (slot.count == 0 && !slot.cache)
-      return Status::Error(Fmt("swap slot %" PRIu64 " leaked: no reference, no page", s));
+      return Status::Error(
+          Fmt("swap slot %" PRIu64 " leaked: no reference, no page", s));
     if (slot.cache) {
       const Page& page = k.page(slot.cache);
       auto it = swap.cache_index().find(slot.cache);
-      if (!page.Test(PG_swapcache) || it == swap.cache_index().end() || it->second != s)
-        return Status::Error(Fmt("swap slot %" PRIu64 " and its cache page %" PRIu64 " disagree",
+      if (!page.Test(PG_swapcache) || it == swap.cache_index().end() ||
+          it->second != s)
+        return Status::Error(Fmt("swap slot %" PRIu64
+                                 " and its cache page %" PRIu64 " disagree",
                                  s, slot.cache));
     }
   }
   if (used != swap.used())
-    return Status::Error(Fmt("%" PRIu64 " swap slots in use, %" PRIu64 " counted", used, swap.used()));
+    return Status::Error(Fmt("%" PRIu64 " swap slots in use, %" PRIu64
+                             " counted",
+                             used, swap.used()));
   for (const auto& [pfn, s] : swap.cache_index())
     if (swap.slot(s).cache != pfn)
-      return Status::Error(Fmt("swap cache page %" PRIu64 " not in slot %" PRIu64, pfn, s));
+      return Status::Error(
+          Fmt("swap cache page %" PRIu64 " not in slot %" PRIu64, pfn, s));
   return Status::Ok();
 }
 
@@ -199,31 +227,38 @@ Status CheckLru(const Kernel& k) {
   for (Pfn pfn = 1; pfn < k.frame_count(); ++pfn) {
     const Page& page = k.page(pfn);
     if (page.refcount > 0 && !page.Test(PG_lru))
-      return Status::Error(Fmt("frame %" PRIu64 " is in use but on no LRU list", pfn));
+      return Status::Error(
+          Fmt("frame %" PRIu64 " is in use but on no LRU list", pfn));
     if (page.Test(PG_swapcache) && !k.swap().cache_index().count(pfn))
       return Status::Error(Fmt("frame %" PRIu64 " claims the swap cache", pfn));
     if (page.Test(PG_locked))
-      return Status::Error(Fmt("frame %" PRIu64 " is still locked after the op", pfn));
+      return Status::Error(
+          Fmt("frame %" PRIu64 " is still locked after the op", pfn));
     on_lru += page.Test(PG_lru);
   }
   uint64_t listed = k.lru().size(Lru::kInactive) + k.lru().size(Lru::kActive);
   if (on_lru != listed)
-    return Status::Error(Fmt("%" PRIu64 " pages say PG_lru, the lists hold %" PRIu64, on_lru, listed));
+    return Status::Error(Fmt("%" PRIu64
+                             " pages say PG_lru, the lists hold %" PRIu64,
+                             on_lru, listed));
   return Status::Ok();
 }
 
 Status CheckShmem(const Kernel& k) {
   for (const auto& [id, obj] : k.shmem()) {
     if (obj->i_mmap.empty())
-      return Status::Error(Fmt("shmem object %" PRIu64 " has no mappers but lives", id));
+      return Status::Error(
+          Fmt("shmem object %" PRIu64 " has no mappers but lives", id));
     for (const Vma* v : obj->i_mmap)
       if (v->shmem != obj.get())
-        return Status::Error(Fmt("shmem object %" PRIu64 ": i_mmap holds a stranger", id));
+        return Status::Error(
+            Fmt("shmem object %" PRIu64 ": i_mmap holds a stranger", id));
     for (const auto& [pgoff, pte] : obj->pages) {
       if (!pte.present()) continue;
       const Page& page = k.page(pte.pfn());
       if (!page.Test(PG_shmem) || page.mapping != id || page.index != pgoff)
-        return Status::Error(Fmt("shmem object %" PRIu64 " page %" PRIu64 " disagrees", id, pgoff));
+        return Status::Error(Fmt(
+            "shmem object %" PRIu64 " page %" PRIu64 " disagrees", id, pgoff));
     }
   }
   return Status::Ok();
@@ -234,18 +269,21 @@ Status CheckKsm(const Kernel& k) {
     const Page& page = k.page(pfn);
     if (page.refcount == 0 || !page.Test(PG_ksm)) continue;
     const StableNode* node = k.ksm().FindNode(page.mapping);
-    if (!page.Test(PG_anon) || page.Test(PG_anon_exclusive) || !node || node->kpfn != pfn)
-      return Status::Error(Fmt("KSM page %" PRIu64 " has no stable node of its own", pfn));
+    if (!page.Test(PG_anon) || page.Test(PG_anon_exclusive) || !node ||
+        node->kpfn != pfn)
+      return Status::Error(
+          Fmt("KSM page %" PRIu64 " has no stable node of its own", pfn));
   }
   return k.ksm().CheckInvariants();
 }
 
 }  // namespace
 
-Status CheckInvariants(Kernel& k) {
+Status CheckInvariants(const Kernel& k) {
   std::unordered_map<Pfn, PageUse> use;
   for (const auto& [pid, mm] : k.processes()) {
-    if (Status s = CheckVmas(*mm); !s.ok()) return Status::Error("pid " + std::to_string(pid) + ": " + s.message());
+    if (Status s = CheckVmas(*mm); !s.ok())
+      return Status::Error("pid " + std::to_string(pid) + ": " + s.message());
     if (Status s = CheckPtes(k, *mm, use); !s.ok()) return s;
     for (const Pin& pin : mm->pins) use[pin.pfn].pins++;
   }

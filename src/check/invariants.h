@@ -8,7 +8,7 @@
 namespace rmaplab {
 
 // Every structural invariant of the model, now.  Changes no counter.
-Status CheckInvariants(Kernel& kernel);
+Status CheckInvariants(const Kernel& kernel);
 
 }  // namespace rmaplab
 

@@ -9,7 +9,8 @@
 
 namespace rmaplab {
 
-void ContentOracle::Mmap(uint32_t pid, uint64_t addr, uint64_t len, bool shared) {
+void ContentOracle::Mmap(uint32_t pid, uint64_t addr, uint64_t len,
+                         bool shared) {
   if (!enabled_) return;
   Cells& cells = procs_[pid];
   uint32_t oid = shared ? next_oid_++ : 0;
@@ -69,8 +70,8 @@ void ContentOracle::Mremap(uint32_t pid, uint64_t addr, uint64_t old_len,
   if (old_len == new_len) {
     // Each mapped source page replaces the page at its target; gaps in the
     // source leave the target alone (remap_move).
-    std::vector<std::pair<uint64_t, Cell>> moving(cells.lower_bound(addr),
-                                                  cells.lower_bound(addr + old_len));
+    std::vector<std::pair<uint64_t, Cell>> moving(
+        cells.lower_bound(addr), cells.lower_bound(addr + old_len));
     for (auto& [a, c] : moving) {
       uint64_t t = new_addr + (a - addr);
       Erase(pid, t, t + kPageSize);
@@ -98,8 +99,8 @@ void ContentOracle::Madvise(uint32_t pid, uint64_t addr, uint64_t len,
                             Advice advice) {
   if (!enabled_) return;
   Cells& cells = procs_[pid];
-  for (auto it = cells.lower_bound(addr); it != cells.end() && it->first < addr + len;
-       ++it) {
+  for (auto it = cells.lower_bound(addr);
+       it != cells.end() && it->first < addr + len; ++it) {
     Cell& c = it->second;
     switch (advice) {
       case Advice::kDontneed:
@@ -108,14 +109,19 @@ void ContentOracle::Madvise(uint32_t pid, uint64_t addr, uint64_t len,
           Detach(pid, it->first, it->first + kPageSize);
         }
         break;
-      case Advice::kDontfork: c.dontfork = true; break;
-      case Advice::kDofork: c.dontfork = false; break;
+      case Advice::kDontfork:
+        c.dontfork = true;
+        break;
+      case Advice::kDofork:
+        c.dontfork = false;
+        break;
       case Advice::kWipeonfork:
       case Advice::kKeeponfork:
         if (c.oid != 0) return;  // EINVAL at the first shared vma
         c.wipeonfork = advice == Advice::kWipeonfork;
         break;
-      default: break;
+      default:
+        break;
     }
   }
 }
@@ -123,8 +129,10 @@ void ContentOracle::Madvise(uint32_t pid, uint64_t addr, uint64_t len,
 void ContentOracle::Write(uint32_t pid, uint64_t addr, uint64_t value) {
   if (!enabled_) return;
   Cell& c = procs_[pid][addr];
-  if (c.oid) objects_[c.oid][c.pgoff] = value;
-  else c.value = value;
+  if (c.oid)
+    objects_[c.oid][c.pgoff] = value;
+  else
+    c.value = value;
 }
 
 void ContentOracle::Fork(uint32_t parent, uint32_t child) {
@@ -178,27 +186,32 @@ void ContentOracle::DmaWrite(uint32_t pid, uint64_t addr, uint64_t len,
   for (uint64_t a = addr; a < addr + len; a += kPageSize) {
     for (const PinRec& p : pins_) {
       if (p.pid != pid || p.pin_addr != a) continue;
-      if (p.oid) objects_[p.oid][p.pgoff] = value;
-      else if (p.attached) procs_[pid][p.cell_addr].value = value;
+      if (p.oid)
+        objects_[p.oid][p.pgoff] = value;
+      else if (p.attached)
+        procs_[pid][p.cell_addr].value = value;
       break;
     }
   }
 }
 
-Status ContentOracle::Check(Kernel& kernel) const {
+Status ContentOracle::Check(const Kernel& kernel) const {
   if (procs_.size() != kernel.processes().size())
     return Status::Error("content oracle: " + std::to_string(procs_.size()) +
                          " processes expected, model has " +
                          std::to_string(kernel.processes().size()));
   for (const auto& [pid, cells] : procs_) {
-    Mm* mm = kernel.FindMm(pid);
-    if (!mm) return Status::Error("content oracle: pid " + std::to_string(pid) + " missing");
+    auto it = kernel.processes().find(pid);
+    const Mm* mm = it == kernel.processes().end() ? nullptr : it->second.get();
+    if (!mm)
+      return Status::Error("content oracle: pid " + std::to_string(pid) +
+                           " missing");
     uint64_t mapped = 0;
     for (const auto& [s, vma] : mm->vmas) mapped += vma->pages();
     if (mapped != cells.size())
-      return Status::Error("content oracle: pid " + std::to_string(pid) + " maps " +
-                           std::to_string(mapped) + " pages, expected " +
-                           std::to_string(cells.size()));
+      return Status::Error("content oracle: pid " + std::to_string(pid) +
+                           " maps " + std::to_string(mapped) +
+                           " pages, expected " + std::to_string(cells.size()));
     for (const auto& [a, c] : cells) {
       uint64_t want = c.value;
       if (c.oid) {
@@ -211,13 +224,16 @@ Status ContentOracle::Check(Kernel& kernel) const {
       uint64_t got = 0;
       char buf[160];
       if (kernel.Peek(*mm, a, &got) != Errno::kOk) {
-        std::snprintf(buf, sizeof buf, "content oracle: pid %u page %" PRIx64
-                      " should be mapped", pid, a);
+        std::snprintf(
+            buf, sizeof buf,
+            "content oracle: pid %u page %" PRIx64 " should be mapped", pid, a);
         return Status::Error(buf);
       }
       if (got != want) {
-        std::snprintf(buf, sizeof buf, "content oracle: pid %u page %" PRIx64
-                      " reads 0x%" PRIx64 ", expected 0x%" PRIx64, pid, a, got, want);
+        std::snprintf(buf, sizeof buf,
+                      "content oracle: pid %u page %" PRIx64 " reads 0x%" PRIx64
+                      ", expected 0x%" PRIx64,
+                      pid, a, got, want);
         return Status::Error(buf);
       }
     }

@@ -51,7 +51,7 @@ class ContentOracle {
   void DmaWrite(uint32_t pid, uint64_t addr, uint64_t len, uint64_t value);
 
   // Compares every process's view with the model.
-  Status Check(Kernel& kernel) const;
+  Status Check(const Kernel& kernel) const;
 
  private:
   struct Cell {

@@ -29,9 +29,7 @@ Errno Kernel::Fork(Mm& parent, uint32_t child_pid) {
   for (auto& [start, vp] : parent.vmas) {
     Vma& vma = *vp;
     if (vma.flags & VM_DONTCOPY) continue;
-    auto copy = std::make_unique<Vma>(vma);
-    copy->rmap = nullptr;
-    copy->anon_vma = nullptr;
+    auto copy = std::make_unique<Vma>(vma);  // no design state
     Vma* tmp = InsertVma(*child, std::move(copy));
     bool wipe = vma.flags & VM_WIPEONFORK;
     if (!wipe && vma.anon_vma) rmap_->AnonVmaFork(*tmp, vma);

@@ -134,11 +134,14 @@ class Kernel {
   rmaplab::Stats Stats() const;
 
   // --- the reverse map, for its clients and the checker ---
-  // Walks the mappings of anonymous page `pfn`; fn(vma, addr, pte) is
-  // called for each one that really maps it.  `count` false for the
-  // checker, so that checking does not change the counters.
+  // rmap_walk(): fn(vma, addr, pte) for each mapping of anonymous page
+  // `pfn` (a KSM page's through its stable node); stops when fn returns
+  // false.  `count` false: KSM's own bookkeeping, not a walk Linux does.
   template <typename Fn>
   void RmapWalk(Pfn pfn, bool count, Fn&& fn);
+  // The same walk for the checker: changes nothing and counts nothing.
+  template <typename Fn>
+  void RmapWalk(Pfn pfn, Fn&& fn) const;
 
   // --- state, for the checker and reports ---
   Pfn frame_count() const { return frames_; }  // pfns in [0, frame_count())
@@ -264,6 +267,10 @@ class Kernel {
   Result<Pfn> ReadSwapPage(uint64_t slot, bool* fresh);
   void UnuseShmem(ShmemObject& obj);
 
+  // The walk both RmapWalks share: returns the candidates visited.
+  template <typename Fn>
+  uint64_t WalkMappings(Pfn pfn, WalkCost& cost, Fn&& fn) const;
+
   // migrate.cc
   struct Migration;
   Errno MigrateOne(Pfn pfn, int node);
@@ -324,26 +331,42 @@ class Kernel {
 };
 
 template <typename Fn>
-void Kernel::RmapWalk(Pfn pfn, bool count, Fn&& fn) {
-  Page& page = Frame(pfn);
-  if (count) stats_.rmap_walks++;
-  RmapStats saved = rmap_->stats();  // the checker's walks leave no trace
+uint64_t Kernel::WalkMappings(Pfn pfn, WalkCost& cost, Fn&& fn) const {
+  const Page& page = Frame(pfn);
+  uint64_t steps = 0;
   auto rmap_one = [&](Vma& vma, uint64_t addr) -> bool {
-    if (count) stats_.rmap_walk_steps++;
+    steps++;
     Pte* pte = vma.mm->pt.Find(addr);
     if (!pte || !pte->present() || pte->pfn() != pfn) {
-      if (count) rmap_->stats().wasted_steps++;
+      cost.wasted_steps++;
       return true;
     }
     return fn(vma, addr, *pte);
   };
   // rmap_walk(): a KSM page's mappings are its stable node's (rmap_walk_ksm).
-  if (page.Test(PG_ksm)) {
-    ksm_.Walk(page, rmap_one, &rmap_->stats().wasted_steps);
-  } else {
-    rmap_->Walk(pfn, page, rmap_one);
-  }
-  if (!count) rmap_->stats() = saved;
+  if (page.Test(PG_ksm))
+    ksm_.Walk(page, rmap_one, &cost.wasted_steps);
+  else
+    rmap_->Walk(pfn, page, rmap_one, cost);
+  return steps;
+}
+
+template <typename Fn>
+void Kernel::RmapWalk(Pfn pfn, bool count, Fn&& fn) {
+  WalkCost cost;
+  uint64_t steps = WalkMappings(pfn, cost, fn);
+  if (!count) return;
+  stats_.rmap_walks++;
+  stats_.rmap_walk_steps += steps;
+  rmap_->AccountWalk(cost);
+}
+
+template <typename Fn>
+void Kernel::RmapWalk(Pfn pfn, Fn&& fn) const {
+  WalkCost cost;
+  WalkMappings(pfn, cost, [&](const Vma& vma, uint64_t addr, const Pte& pte) {
+    return fn(vma, addr, pte);
+  });
 }
 
 }  // namespace rmaplab

@@ -529,11 +529,11 @@ StableNode& Kernel::PromoteToKsmPage(Pfn pfn) {
     return true;
   });
   for (auto [vma, addr] : maps) rmap_->RemoveRmap(pfn, page, *vma, addr);
-  page.Clear(PG_rmap0 | PG_rmap1 | PG_anon_exclusive);
+  rmap_->SetStableNode(pfn, page);  // the design forgets the page
+  page.Clear(PG_anon_exclusive);
   page.Set(PG_ksm | PG_dirty);
   StableNode& node = ksm_.StableTreeInsert(pfn, page.content);
-  page.mapping = node.id;
-  page.index = 0;
+  page.mapping = node.id;  // KSM's from now on
   for (auto [vma, addr] : maps) ksm_.AddMapping(node, *vma->mm, addr);
   if (page.Test(PG_swapcache))
     swap_.slot(swap_.cache_index().at(pfn)).ksm = true;

@@ -11,6 +11,8 @@
 // where the design asks for a copy (MoveAction::kCopy).
 #include <algorithm>
 
+#include <utility>
+
 #include "core/kernel.h"
 
 namespace rmaplab {
@@ -53,7 +55,7 @@ Errno Kernel::MremapExpandInPlace(Mm& mm, Vma& vma, uint64_t addr,
   m.pgoff = vma.pgoff + vma.pages();
   m.flags = vma.flags;
   m.file = vma.shmem;
-  m.anon_vma = vma.anon_vma;
+  m.anon_vma = vma.anon_vma.get();
   if (!MergeNewRange(mm, m)) return Errno::kENOMEM;
   return Errno::kOk;
 }
@@ -108,7 +110,7 @@ Errno Kernel::MoveVma(Mm& mm, Vma& vma, uint64_t old_addr, uint64_t old_len,
                            &flags);
       e != Errno::kOk)
     return e;
-  uint64_t new_pgoff = vma.pgoff + ((old_addr - vma.start) >> 12);
+  uint64_t new_pgoff = vma.pgoff + ((old_addr - vma.start) >> kPageShift);
   Result<Vma*> nv = CopyVma(mm, vma, new_addr, new_len, new_pgoff);
   if (!nv.ok()) return Errno::kENOMEM;
   // The source may have been merged into the new vma (unfaulted vma moved
@@ -122,7 +124,7 @@ Errno Kernel::MoveVma(Mm& mm, Vma& vma, uint64_t old_addr, uint64_t old_len,
 // neighbours if the rules allow.
 Result<Vma*> Kernel::CopyVma(Mm& mm, Vma& vma, uint64_t addr, uint64_t len,
                              uint64_t pgoff) {
-  if (vma.is_anonymous() && !vma.anon_vma) pgoff = addr >> 12;
+  if (vma.is_anonymous() && !vma.anon_vma) pgoff = addr >> kPageShift;
   Vma* next = mm.FindVma(addr);
   MergeArgs m;
   m.prev = next ? mm.Prev(*next)
@@ -133,16 +135,15 @@ Result<Vma*> Kernel::CopyVma(Mm& mm, Vma& vma, uint64_t addr, uint64_t len,
   m.pgoff = pgoff;
   m.flags = vma.flags;
   m.file = vma.shmem;
-  m.anon_vma = vma.anon_vma;
+  m.anon_vma = vma.anon_vma.get();
   m.copied_from = &vma;
   if (Vma* merged = MergeNewRange(mm, m)) return merged;
   auto copy = std::make_unique<Vma>(vma);
   copy->start = addr;
   copy->end = addr + len;
   copy->pgoff = pgoff;
-  copy->rmap = nullptr;
   Vma* nv = InsertVma(mm, std::move(copy));
-  if (vma.anon_vma || vma.rmap) rmap_->AnonVmaClone(*nv, vma);
+  rmap_->AnonVmaClone(*nv, vma);
   ShmemLink(*nv);
   return nv;
 }
@@ -168,12 +169,17 @@ bool Kernel::MoveNeedsCopy(Vma& from, uint64_t a, Vma& to, uint64_t na, Pte pte)
 // move_page_tables() / move_ptes().
 void Kernel::MovePageTables(Mm& mm, Vma& from, uint64_t old_addr, Vma& to,
                             uint64_t new_addr, uint64_t len) {
-  std::vector<std::pair<uint64_t, Pte>> moving;
-  mm.pt.ForEach(old_addr, old_addr + len, [&](uint64_t a, Pte& pte) {
-    moving.emplace_back(a, pte);
-    pte = Pte{};
-  });
-  for (auto [a, pte] : moving) {
+  // One PTE at a time, as move_ptes() does under the rmap locks: a copy's
+  // allocation may reclaim, and reclaim's rmap walks must find every PTE
+  // not yet moved where it was, as it is now (present, or swapped out by
+  // that reclaim).  The ranges never overlap (mremap_to).
+  std::vector<uint64_t> addrs;
+  mm.pt.ForEach(old_addr, old_addr + len,
+                [&](uint64_t a, const Pte&) { addrs.push_back(a); });
+  for (uint64_t a : addrs) {
+    Pte* slot = mm.pt.Find(a);
+    if (!slot || slot->none()) continue;
+    Pte pte = std::exchange(*slot, Pte{});
     uint64_t na = new_addr + (a - old_addr);
     if (MoveNeedsCopy(from, a, to, na, pte)) {
       // The design cannot track the page at its new address: give the new

@@ -61,7 +61,7 @@ std::vector<MapsEntry> Kernel::Maps(const Mm& mm) const {
              ((vma->flags & VM_WRITE) ? kProtWrite : 0) |
              ((vma->flags & VM_EXEC) ? kProtExec : 0);
     e.shared = vma->flags & VM_MAYSHARE;
-    e.offset = vma->shmem ? vma->pgoff << 12 : 0;
+    e.offset = vma->shmem ? vma->pgoff << kPageShift : 0;
     out.push_back(e);
   }
   return out;

@@ -48,7 +48,7 @@ std::unique_ptr<Vma> Kernel::DetachVma(Mm& mm, Vma& vma) {
 // remove_vma(): the vma leaves the tree; its PTEs must be gone already or
 // belong to the vma that absorbed it.
 void Kernel::RemoveVma(Mm& mm, Vma& vma) {
-  if (vma.anon_vma || vma.rmap) rmap_->UnlinkAnonVmas(vma);
+  rmap_->UnlinkAnonVmas(vma);
   ShmemUnlink(vma);
   DetachVma(mm, vma);  // destroyed here
 }
@@ -71,11 +71,10 @@ Errno Kernel::SplitVma(Mm& mm, Vma& vma, uint64_t addr, bool check_map_count) {
   if (check_map_count && mm.map_count() >= kMaxMapCount) return Errno::kENOMEM;
   auto upper = std::make_unique<Vma>(vma);
   upper->start = addr;
-  upper->pgoff = vma.pgoff + ((addr - vma.start) >> 12);
-  upper->rmap = nullptr;
+  upper->pgoff = vma.pgoff + ((addr - vma.start) >> kPageShift);
   vma.end = addr;
   Vma* u = InsertVma(mm, std::move(upper));
-  if (vma.anon_vma || vma.rmap) rmap_->AnonVmaClone(*u, vma);
+  rmap_->AnonVmaClone(*u, vma);
   ShmemLink(*u);
   stats_.vma_splits++;
   return Errno::kOk;
@@ -83,14 +82,11 @@ Errno Kernel::SplitVma(Mm& mm, Vma& vma, uint64_t addr, bool check_map_count) {
 
 // dup_anon_vma(): dst takes src's anon_vma if it has none.
 void Kernel::DupAnonVma(Vma& dst, Vma& src) {
-  if (src.anon_vma && !dst.anon_vma) {
-    dst.anon_vma = src.anon_vma;
-    rmap_->AnonVmaClone(dst, src);
-  }
+  if (src.anon_vma && !dst.anon_vma) rmap_->AnonVmaClone(dst, src);
 }
 
 bool Kernel::IsMergeableAnonVma(const MergeArgs& m, const Vma& tgt) const {
-  void* tgt_anon = tgt.anon_vma;
+  void* tgt_anon = tgt.anon_vma.get();
   void* src_anon = m.anon_vma;
   if (!tgt_anon && src_anon) {
     if (m.middle && rmap_->IsForkChild(*m.middle)) return false;
@@ -113,7 +109,7 @@ bool Kernel::CanMergeBefore(const MergeArgs& m) const {
   const Vma& next = *m.next;
   return next.flags == m.flags && next.shmem == m.file &&
          IsMergeableAnonVma(m, next) &&
-         next.pgoff == m.pgoff + ((m.end - m.start) >> 12);
+         next.pgoff == m.pgoff + ((m.end - m.start) >> kPageShift);
 }
 
 bool Kernel::CanMergeRight(const MergeArgs& m, bool can_merge_left) const {
@@ -184,13 +180,13 @@ Vma* Kernel::MergeExistingRange(Mm& mm, MergeArgs& m) {
       RemoveVma(mm, *middle);
     } else {
       SetRange(mm, *middle, m.end, middle->end,
-               middle->pgoff + ((m.end - middle->start) >> 12));
+               middle->pgoff + ((m.end - middle->start) >> kPageShift));
     }
     SetRange(mm, *prev, prev->start, m.end, prev->pgoff);
     return prev;
   }
   DupAnonVma(*next, *middle);
-  uint64_t next_pgoff = next->pgoff - ((next->start - m.start) >> 12);
+  uint64_t next_pgoff = next->pgoff - ((next->start - m.start) >> kPageShift);
   if (remove_middle) {
     RemoveVma(mm, *middle);
   } else {
@@ -209,10 +205,10 @@ Result<Vma*> Kernel::VmaModifyFlags(Mm& mm, Vma* prev, Vma& vma, uint64_t start,
   m.middle = &vma;
   m.start = start;
   m.end = end;
-  m.pgoff = vma.pgoff + ((start - vma.start) >> 12);
+  m.pgoff = vma.pgoff + ((start - vma.start) >> kPageShift);
   m.flags = flags;
   m.file = vma.shmem;
-  m.anon_vma = vma.anon_vma;
+  m.anon_vma = vma.anon_vma.get();
   if (Vma* merged = MergeExistingRange(mm, m)) return merged;
   if (vma.start < start) {
     if (SplitVma(mm, vma, start, true) != Errno::kOk)
@@ -242,7 +238,7 @@ Errno Kernel::Mmap(Mm& mm, uint64_t addr, uint64_t len, int prot, bool shared) {
     m.next = next;
     m.start = addr;
     m.end = end;
-    m.pgoff = addr >> 12;
+    m.pgoff = addr >> kPageShift;
     m.flags = flags;
     if (MergeNewRange(mm, m)) return Errno::kOk;
   }
@@ -250,8 +246,8 @@ Errno Kernel::Mmap(Mm& mm, uint64_t addr, uint64_t len, int prot, bool shared) {
   vma->start = addr;
   vma->end = end;
   vma->flags = flags;
-  vma->pgoff = shared ? 0 : addr >> 12;
-  if (shared) vma->shmem = NewShmem(len >> 12);
+  vma->pgoff = shared ? 0 : addr >> kPageShift;
+  if (shared) vma->shmem = NewShmem(len >> kPageShift);
   Vma* v = InsertVma(mm, std::move(vma));
   ShmemLink(*v);
   return Errno::kOk;
@@ -269,11 +265,14 @@ Errno Kernel::DoMunmap(Mm& mm, uint64_t start, uint64_t end) {
   if (!vma || vma->start >= end) return Errno::kOk;
   if (start > vma->start) {
     if (end < vma->end && mm.map_count() >= kMaxMapCount) return Errno::kENOMEM;
-    SplitVma(mm, *vma, start, false);
+    if (Errno e = SplitVma(mm, *vma, start, false); e != Errno::kOk) return e;
   }
+  // Every split comes before any unmap, as in do_vmi_align_munmap(): a
+  // failed split leaves nothing unmapped.
   std::vector<Vma*> doomed;
   for (Vma* v = mm.FindVma(start); v && v->start < end; v = mm.Next(*v)) {
-    if (v->end > end) SplitVma(mm, *v, end, false);
+    if (v->end > end)
+      if (Errno e = SplitVma(mm, *v, end, false); e != Errno::kOk) return e;
     doomed.push_back(v);
   }
   for (Vma* v : doomed) UnmapVma(mm, *v);

@@ -42,10 +42,9 @@ std::vector<std::pair<Vma*, uint64_t>> Kernel::Mappings(Pfn pfn, uint64_t* walks
   }
   ShmemObject& obj = *shmem_.at(page.mapping);
   for (Vma* vma : obj.i_mmap) {
-    if (page.index < vma->pgoff || page.index >= vma->pgoff + vma->pages()) continue;
-    uint64_t addr = vma->start + ((page.index - vma->pgoff) << 12);
-    Pte* pte = vma->mm->pt.Find(addr);
-    if (pte && pte->present() && pte->pfn() == pfn) maps.emplace_back(vma, addr);
+    auto addr = vma->Address(page.index);
+    Pte* pte = addr ? vma->mm->pt.Find(*addr) : nullptr;
+    if (pte && pte->present() && pte->pfn() == pfn) maps.emplace_back(vma, *addr);
   }
   return maps;
 }

@@ -64,6 +64,7 @@ struct Range {
 };
 
 struct VmaNode {
+  Vma* vma;
   size_t pos = 0;  // index in i_mmap
 };
 
@@ -77,17 +78,17 @@ class AnonInode final : public ReverseMap {
 
   void AnonVmaPrepare(Vma& vma, Vma* prev, Vma* next) override {
     if (vma.anon_vma) return;
-    Range* r = FindMergeable(vma, prev, next);
-    vma.anon_vma = r ? r : new Range{next_range_++, 0};
+    void* r = FindMergeableAnonVma(vma, prev, next);
+    vma.anon_vma = r ? r : ranges_.New(next_range_++, 0);
     Link(vma);
   }
-  void AnonVmaClone(Vma& dst, Vma&) override {
+  void AnonVmaClone(Vma& dst, Vma& src) override {
+    dst.anon_vma = src.anon_vma.get();
     if (dst.anon_vma && !dst.rmap) Link(dst);
   }
   void AnonVmaFork(Vma& child, Vma& parent) override {
-    child.anon_vma = parent.anon_vma;
-    Link(child);
-    stats().fork_work++;
+    AnonVmaClone(child, parent);  // the child maps the same offsets
+    counters().fork_work++;
   }
   void UnlinkAnonVmas(Vma& vma) override;
 
@@ -101,22 +102,22 @@ class AnonInode final : public ReverseMap {
       return;
     }
     MakeStray(pfn, page);
-    strays_.Add(pfn, page, {vma.mm, addr}, stats());
+    strays_.Add(pfn, page, {vma.mm, addr}, counters());
   }
   void AddAnonRmap(Pfn pfn, Page& page, Vma& vma, uint64_t addr) override {
     if (!page.Test(PG_stray) && Offset(vma, addr) == page.index) return;
     if (!page.Test(PG_stray)) Evict(pfn, page, {nullptr, 0});
-    strays_.Add(pfn, page, {vma.mm, addr}, stats());
+    strays_.Add(pfn, page, {vma.mm, addr}, counters());
   }
   void DupAnonRmap(Pfn pfn, Page& page, Vma& child_vma,
                    uint64_t addr) override {
     if (!page.Test(PG_stray)) return;  // the child maps the same offset
-    strays_.Add(pfn, page, {child_vma.mm, addr}, stats());
-    stats().fork_work++;
+    strays_.Add(pfn, page, {child_vma.mm, addr}, counters());
+    counters().fork_work++;
   }
   void RemoveRmap(Pfn pfn, Page& page, Vma& vma, uint64_t addr) override {
     if (page.Test(PG_stray)) {
-      strays_.Remove(pfn, {vma.mm, addr}, stats());
+      strays_.Remove(pfn, {vma.mm, addr}, counters());
       if (!strays_.Tracks(pfn)) page.Clear(PG_stray);
     } else if (page.mapcount <= 1) {
       Uncache(pfn, page);  // the offset's last mapping goes
@@ -126,25 +127,30 @@ class AnonInode final : public ReverseMap {
   MoveAction MovePte(Pfn pfn, Page& page, Vma& from, uint64_t old_addr, Vma& to,
                      uint64_t new_addr) override {
     if (page.Test(PG_stray)) {
-      strays_.Move(pfn, {from.mm, old_addr}, {to.mm, new_addr}, stats());
+      strays_.Move(pfn, {from.mm, old_addr}, {to.mm, new_addr}, counters());
     } else if (Offset(to, new_addr) !=
                page.index) {  // not expected: vm_pgoff moves along
       Evict(pfn, page, {from.mm, old_addr});
-      strays_.Add(pfn, page, {to.mm, new_addr}, stats());
+      strays_.Add(pfn, page, {to.mm, new_addr}, counters());
     }
     return MoveAction::kKeep;  // vm_pgoff keeps the offset, as for a file
   }
+  // The page leaves the object: its offset is free again.
+  void SetStableNode(Pfn pfn, Page& page) override {
+    if (!page.Test(PG_stray)) Uncache(pfn, page);
+    ReverseMap::SetStableNode(pfn, page);
+  }
 
-  void Walk(Pfn pfn, const Page& page, RmapOne rmap_one) override {
-    if (page.Test(PG_stray)) return strays_.Walk(pfn, rmap_one, stats());
-    stats().lock_acquisitions++;  // i_mmap_lock
-    for (Vma* vma : i_mmap_) {
-      uint64_t addr;
-      if (!Maps(*vma, page.index, &addr)) {
-        stats().wasted_steps++;
-        continue;
-      }
-      if (!rmap_one(*vma, addr)) return;
+  void Walk(Pfn pfn, const Page& page, RmapOne rmap_one,
+            WalkCost& cost) const override {
+    if (page.Test(PG_stray)) return strays_.Walk(pfn, rmap_one, cost);
+    cost.lock_acquisitions++;  // i_mmap_lock
+    for (const VmaNode* n : i_mmap_) {
+      auto addr = Maps(*n->vma, page.index);
+      if (!addr)
+        cost.wasted_steps++;
+      else if (!rmap_one(*n->vma, *addr))
+        return;
     }
   }
 
@@ -156,40 +162,25 @@ class AnonInode final : public ReverseMap {
   Status CheckInvariants() const override;
 
  private:
-  static Range* RangeOf(const Vma& vma) {
-    return static_cast<Range*>(vma.anon_vma);
-  }
-  static VmaNode* Node(const Vma& vma) {
-    return static_cast<VmaNode*>(vma.rmap);
-  }
+  static Range* RangeOf(const Vma& vma) { return vma.anon_vma.as<Range>(); }
+  static VmaNode* Node(const Vma& vma) { return vma.rmap.as<VmaNode>(); }
 
   static uint64_t Offset(const Vma& vma, uint64_t addr) {
     return (RangeOf(vma)->id << kRangeShift) | vma.LinearPageIndex(addr);
   }
 
-  // The vma maps object offset `off`: where.
-  static bool Maps(const Vma& vma, uint64_t off, uint64_t* addr) {
-    uint64_t pgoff = off & ((uint64_t{1} << kRangeShift) - 1);
-    if ((off >> kRangeShift) != RangeOf(vma)->id || pgoff < vma.pgoff ||
-        pgoff >= vma.pgoff + vma.pages())
-      return false;
-    *addr = vma.start + ((pgoff - vma.pgoff) << 12);
-    return true;
-  }
-
-  static Range* FindMergeable(Vma& vma, Vma* prev, Vma* next) {
-    if (next && next->anon_vma && AnonVmaCompatible(vma, *next))
-      return RangeOf(*next);
-    if (prev && prev->anon_vma && AnonVmaCompatible(*prev, vma))
-      return RangeOf(*prev);
-    return nullptr;
+  // Where the vma maps object offset `off`, if it does.
+  static std::optional<uint64_t> Maps(const Vma& vma, uint64_t off) {
+    if ((off >> kRangeShift) != RangeOf(vma)->id) return std::nullopt;
+    return vma.Address(off & ((uint64_t{1} << kRangeShift) - 1));
   }
 
   void Link(Vma& vma) {
-    vma.rmap = new VmaNode{i_mmap_.size()};
-    i_mmap_.push_back(&vma);
+    VmaNode* n = nodes_.New(&vma);
+    vma.rmap = n;
+    i_mmap_.Add(n);
     RangeOf(vma)->vmas++;
-    stats().lock_acquisitions++;
+    counters().lock_acquisitions++;
   }
 
   // A fresh offset of its own, and a back pointer instead of the range.
@@ -208,22 +199,24 @@ class AnonInode final : public ReverseMap {
   // but `skip` (which the caller re-adds where it now is).
   void Evict(Pfn pfn, Page& page, PteAddr skip) {
     std::vector<PteAddr> ptes;
-    for (Vma* vma : i_mmap_) {
-      uint64_t addr;
-      Pte pte;
-      if (Maps(*vma, page.index, &addr) && !(PteAddr{vma->mm, addr} == skip) &&
-          (pte = vma->mm->pt.Get(addr)).present() && pte.pfn() == pfn)
-        ptes.push_back({vma->mm, addr});
+    for (const VmaNode* n : i_mmap_) {
+      Vma* vma = n->vma;
+      auto addr = Maps(*vma, page.index);
+      if (!addr || PteAddr{vma->mm, *addr} == skip) continue;
+      Pte pte = vma->mm->pt.Get(*addr);
+      if (pte.present() && pte.pfn() == pfn) ptes.push_back({vma->mm, *addr});
     }
     Uncache(pfn, page);
     MakeStray(pfn, page);
-    for (const PteAddr& p : ptes) strays_.Add(pfn, page, p, stats());
+    for (const PteAddr& p : ptes) strays_.Add(pfn, page, p, counters());
   }
 
   static constexpr uint64_t kStrayRange = 0;  // ranges count from 1
   uint64_t next_range_ = 1;
   uint64_t next_stray_ = 0;
-  std::vector<Vma*> i_mmap_;
+  ObjectPool<Range> ranges_;
+  ObjectPool<VmaNode> nodes_;
+  PositionList<VmaNode> i_mmap_;
   std::unordered_map<uint64_t, Pfn> page_cache_;  // offset -> page at home
   PteChains strays_{/*direct_in_page=*/false};
 };
@@ -231,28 +224,23 @@ class AnonInode final : public ReverseMap {
 void AnonInode::UnlinkAnonVmas(Vma& vma) {
   VmaNode* n = Node(vma);
   Range* r = RangeOf(vma);
-  if (n) {
-    Vma* last = i_mmap_.back();
-    i_mmap_[n->pos] = last;
-    Node(*last)->pos = n->pos;
-    i_mmap_.pop_back();
-    stats().exit_work++;
-    stats().lock_acquisitions++;
-    if (--r->vmas == 0) delete r;
-    delete n;
-  }
   vma.anon_vma = nullptr;
   vma.rmap = nullptr;
+  if (!n) return;
+  i_mmap_.Remove(n);
+  nodes_.Delete(n);
+  counters().exit_work++;
+  counters().lock_acquisitions++;
+  if (--r->vmas == 0) ranges_.Delete(r);
 }
 
 Status AnonInode::CheckInvariants() const {
   std::unordered_map<const Range*, int> uses;
-  for (size_t i = 0; i < i_mmap_.size(); ++i) {
-    const Vma* vma = i_mmap_[i];
-    if (!Node(*vma) || Node(*vma)->pos != i || !vma->anon_vma)
-      return Status::Error("anon_inode: i_mmap entry disagrees with its vma");
-    uses[RangeOf(*vma)]++;
-  }
+  if (!i_mmap_.Consistent([&](const VmaNode& n) {
+        if (n.vma->anon_vma) uses[RangeOf(*n.vma)]++;
+        return Node(*n.vma) == &n && n.vma->anon_vma;
+      }))
+    return Status::Error("anon_inode: i_mmap entry disagrees with its vma");
   for (const auto& [r, n] : uses)
     if (r->vmas != n)
       return Status::Error("anon_inode: range " + std::to_string(r->id) +

@@ -51,15 +51,16 @@
 namespace rmaplab {
 namespace {
 
-struct AnonVma {
-  uint32_t handle = 0;
-  std::vector<Vma*> head;  // anon_vma->head: every vma sharing it
-};
-
 // The vma's anon_vma_node, plus its identity for direct pages.
 struct VmaNode {
-  size_t pos = 0;   // index in anon_vma->head
-  uint64_t id = 0;  // never reused, so a stale direct pointer is detectable
+  Vma* vma;
+  uint64_t id;     // never reused, so a stale direct pointer is detectable
+  size_t pos = 0;  // index in anon_vma->head
+};
+
+struct AnonVma {
+  uint32_t handle = 0;
+  PositionList<VmaNode> head;  // anon_vma->head: every vma sharing it
 };
 
 class AnonVmaDesign final : public ReverseMap {
@@ -72,24 +73,25 @@ class AnonVmaDesign final : public ReverseMap {
 
   void AnonVmaPrepare(Vma& vma, Vma* prev, Vma* next) override {
     if (vma.anon_vma) return;
-    AnonVma* av = FindMergeable(vma, prev, next);
-    vma.anon_vma = av ? av : Alloc();
+    void* av = FindMergeableAnonVma(vma, prev, next);
+    vma.anon_vma = av ? av : anon_vmas_.New();
     Link(vma);
   }
   void AnonVmaClone(Vma& dst, Vma& src) override {
+    dst.anon_vma = src.anon_vma.get();
     if (dst.anon_vma && !dst.rmap) Link(dst);
-    if (direct_ && Node(src)) Repoint(dst, Node(src)->id);
+    if (direct_ && src.rmap) Repoint(dst, Node(src)->id);
   }
   void AnonVmaFork(Vma& child, Vma& parent) override {
-    child.anon_vma = parent.anon_vma;
+    child.anon_vma = parent.anon_vma.get();
     Link(child);
-    stats().fork_work++;
+    counters().fork_work++;
   }
   void UnlinkAnonVmas(Vma& vma) override;
 
   void AddNewAnonRmap(Pfn pfn, Page& page, Vma& vma, uint64_t addr,
                       bool) override {
-    page.mapping = As(vma.anon_vma)->handle;
+    page.mapping = vma.anon_vma.as<AnonVma>()->handle;
     page.index = vma.LinearPageIndex(addr);
     if (!direct_) return;
     page.Set(PG_rmap0);
@@ -108,62 +110,36 @@ class AnonVmaDesign final : public ReverseMap {
   MoveAction MovePte(Pfn pfn, Page& page, Vma&, uint64_t, Vma& to,
                      uint64_t) override {
     if (!page.Test(PG_rmap0)) return MoveAction::kKeep;
-    if (Node(to))
+    if (to.rmap)
       direct_vma_[pfn] = {Node(to)->id, &page};
     else
       Undirect(pfn, page);
     return MoveAction::kKeep;  // vm_pgoff keeps page->index valid
   }
 
-  void Walk(Pfn pfn, const Page& page, RmapOne rmap_one) override {
-    if (page.Test(PG_rmap0) && WalkDirect(pfn, page, rmap_one)) return;
-    WalkList(page, rmap_one);
+  void Walk(Pfn pfn, const Page& page, RmapOne rmap_one,
+            WalkCost& cost) const override {
+    if (page.Test(PG_rmap0) && WalkDirect(pfn, page, rmap_one, cost)) return;
+    WalkList(page, rmap_one, cost);
   }
 
   uint64_t MetadataBytes(Layout layout) const override {
     uint64_t each = layout == Layout::kX86_64 ? 24 : 12;
-    return (live_vmas_.size() + by_handle_.size()) * each;
+    return (nodes_.live() + anon_vmas_.live()) * each;
   }
   int PageBytesDelta(Layout) const override { return -4; }
   Status CheckInvariants() const override;
 
  private:
-  static AnonVma* As(void* p) { return static_cast<AnonVma*>(p); }
-  static VmaNode* Node(const Vma& vma) {
-    return static_cast<VmaNode*>(vma.rmap);
-  }
-
-  // The vma covers page->index: where it would map the page.
-  static bool Covers(const Vma& vma, uint64_t index, uint64_t* addr) {
-    if (index < vma.pgoff || index >= vma.pgoff + vma.pages()) return false;
-    *addr = vma.start + ((index - vma.pgoff) << 12);
-    return true;
-  }
-
-  AnonVma* Alloc() {
-    AnonVma* av = new AnonVma;
-    av->handle = next_handle_++;
-    by_handle_[av->handle] = av;
-    return av;
-  }
+  static VmaNode* Node(const Vma& vma) { return vma.rmap.as<VmaNode>(); }
 
   // anon_vma_link(): put vma on its anon_vma's list.
   void Link(Vma& vma) {
-    AnonVma* av = As(vma.anon_vma);
-    VmaNode* n = new VmaNode{av->head.size(), next_vma_id_++};
+    VmaNode* n = nodes_.New(&vma, next_vma_id_++);
     vma.rmap = n;
-    av->head.push_back(&vma);
+    vma.anon_vma.as<AnonVma>()->head.Add(n);
     live_vmas_[n->id] = &vma;
-    stats().lock_acquisitions++;
-  }
-
-  // find_mergeable_anon_vma() of 2.6.7: a compatible neighbour's anon_vma.
-  static AnonVma* FindMergeable(Vma& vma, Vma* prev, Vma* next) {
-    if (next && next->anon_vma && AnonVmaCompatible(vma, *next))
-      return As(next->anon_vma);
-    if (prev && prev->anon_vma && AnonVmaCompatible(*prev, vma))
-      return As(prev->anon_vma);
-    return nullptr;
+    counters().lock_acquisitions++;
   }
 
   // __split_vma() in the RFC: direct pages now in dst's range follow it.
@@ -183,41 +159,41 @@ class AnonVmaDesign final : public ReverseMap {
   }
 
   // The RFC's PageDirect walk: one vma.  False if it no longer maps the page.
-  bool WalkDirect(Pfn pfn, const Page& page, RmapOne rmap_one) {
+  bool WalkDirect(Pfn pfn, const Page& page, RmapOne rmap_one,
+                  WalkCost& cost) const {
     auto d = direct_vma_.find(pfn);
     auto v = d == direct_vma_.end() ? live_vmas_.end()
                                     : live_vmas_.find(d->second.vma_id);
-    uint64_t addr;
-    if (v != live_vmas_.end() && Covers(*v->second, page.index, &addr)) {
-      Pte pte = v->second->mm->pt.Get(addr);
-      if (pte.present() && pte.pfn() == pfn) {
-        rmap_one(*v->second, addr);
-        return true;
+    if (v != live_vmas_.end())
+      if (auto addr = v->second->Address(page.index)) {
+        Pte pte = v->second->mm->pt.Get(*addr);
+        if (pte.present() && pte.pfn() == pfn) {
+          rmap_one(*v->second, *addr);
+          return true;
+        }
       }
-    }
-    stats().wasted_steps++;  // the direct pointer went stale
+    cost.wasted_steps++;  // the direct pointer went stale
     return false;
   }
 
   // page_referenced_anon(): every vma on the list.
-  void WalkList(const Page& page, RmapOne rmap_one) {
-    auto it = by_handle_.find(page.mapping);
-    if (it == by_handle_.end()) return;
-    stats().lock_acquisitions++;  // spin_lock(&anon_vma->lock)
-    for (Vma* vma : it->second->head) {
-      uint64_t addr;
-      if (!Covers(*vma, page.index, &addr)) {
-        stats().wasted_steps++;
-        continue;
-      }
-      if (!rmap_one(*vma, addr)) return;
+  void WalkList(const Page& page, RmapOne rmap_one, WalkCost& cost) const {
+    const AnonVma* av = anon_vmas_.Find(page.mapping);
+    if (!av) return;
+    cost.lock_acquisitions++;  // spin_lock(&anon_vma->lock)
+    for (const VmaNode* n : av->head) {
+      auto addr = n->vma->Address(page.index);
+      if (!addr)
+        cost.wasted_steps++;
+      else if (!rmap_one(*n->vma, *addr))
+        return;
     }
   }
 
   bool direct_;
-  uint32_t next_handle_ = 1;  // handles are never reused
   uint64_t next_vma_id_ = 1;
-  std::unordered_map<uint32_t, AnonVma*> by_handle_;
+  HandleTable<AnonVma> anon_vmas_{/*reuse=*/false};
+  ObjectPool<VmaNode> nodes_;
   std::unordered_map<uint64_t, Vma*> live_vmas_;  // linked vmas by id
   struct Direct {
     uint64_t vma_id;
@@ -229,40 +205,34 @@ class AnonVmaDesign final : public ReverseMap {
 // anon_vma_unlink(): the last vma frees the anon_vma.
 void AnonVmaDesign::UnlinkAnonVmas(Vma& vma) {
   VmaNode* n = Node(vma);
-  AnonVma* av = As(vma.anon_vma);
-  if (n) {
-    stats().lock_acquisitions++;
-    stats().exit_work++;
-    Vma* last = av->head.back();
-    av->head[n->pos] = last;
-    Node(*last)->pos = n->pos;
-    av->head.pop_back();
-  }
+  AnonVma* av = vma.anon_vma.as<AnonVma>();
   vma.anon_vma = nullptr;
   vma.rmap = nullptr;
   if (!n) return;
+  counters().lock_acquisitions++;
+  counters().exit_work++;
+  av->head.Remove(n);
   live_vmas_.erase(n->id);
-  delete n;
-  if (!av->head.empty()) return;
-  by_handle_.erase(av->handle);
-  delete av;
+  nodes_.Delete(n);
+  if (av->head.empty()) anon_vmas_.Delete(av);
 }
 
 Status AnonVmaDesign::CheckInvariants() const {
   size_t linked = 0;
-  for (const auto& [h, av] : by_handle_) {
-    if (av->head.empty())
-      return Status::Error("anon_vma: empty anon_vma lives");
-    for (size_t i = 0; i < av->head.size(); ++i) {
-      const Vma* vma = av->head[i];
-      const VmaNode* n = Node(*vma);
-      if (!n || n->pos != i || vma->anon_vma != av)
-        return Status::Error("anon_vma: vma on anon_vma " + std::to_string(h) +
-                             "'s list disagrees with its node");
-    }
-    linked += av->head.size();
-  }
-  if (linked != live_vmas_.size())
+  Status st;
+  anon_vmas_.ForEach([&](const AnonVma& av) {
+    if (!st.ok()) return;
+    if (av.head.empty()) st = Status::Error("anon_vma: empty anon_vma lives");
+    if (!av.head.Consistent([&](const VmaNode& n) {
+          return Node(*n.vma) == &n && n.vma->anon_vma == &av;
+        }))
+      st = Status::Error("anon_vma: vma on anon_vma " +
+                         std::to_string(av.handle) +
+                         "'s list disagrees with its node");
+    linked += av.head.size();
+  });
+  if (!st.ok()) return st;
+  if (linked != live_vmas_.size() || linked != nodes_.live())
     return Status::Error("anon_vma: " + std::to_string(live_vmas_.size()) +
                          " vma ids for " + std::to_string(linked) +
                          " linked vmas");
@@ -275,11 +245,8 @@ Status AnonVmaDesign::CheckInvariants() const {
 
 }  // namespace
 
-std::unique_ptr<ReverseMap> NewAnonVma() {
-  return std::make_unique<AnonVmaDesign>(false);
-}
-std::unique_ptr<ReverseMap> NewAnonVmaDirect() {
-  return std::make_unique<AnonVmaDesign>(true);
+std::unique_ptr<ReverseMap> NewAnonVma(bool direct) {
+  return std::make_unique<AnonVmaDesign>(direct);
 }
 
 }  // namespace rmaplab

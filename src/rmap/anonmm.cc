@@ -42,7 +42,6 @@
 //  (4) anonmm-copy never met a page it could not track.
 #include <algorithm>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "rmap/pte_chains.h"
@@ -66,14 +65,10 @@ class AnonMm final : public ReverseMap {
   }
 
   // --- address spaces ---
-  void MmInit(Mm& mm) override {
-    AnonMmGroup* g = new AnonMmGroup{next_handle_++, {}};
-    groups_[g->handle] = g;
-    Join(mm, g);
-  }
+  void MmInit(Mm& mm) override { Join(mm, groups_.New()); }
   void MmFork(Mm& child, Mm& parent) override {
     Join(child, Group(parent));
-    stats().fork_work++;
+    counters().fork_work++;
   }
   void MmExit(Mm& mm) override;
 
@@ -81,7 +76,9 @@ class AnonMm final : public ReverseMap {
   void AnonVmaPrepare(Vma& vma, Vma*, Vma*) override {
     vma.anon_vma = Group(*vma.mm);
   }
-  void AnonVmaClone(Vma&, Vma&) override {}
+  void AnonVmaClone(Vma& dst, Vma& src) override {
+    dst.anon_vma = src.anon_vma.get();
+  }
   void AnonVmaFork(Vma& child, Vma&) override {
     child.anon_vma = Group(*child.mm);
   }
@@ -90,29 +87,29 @@ class AnonMm final : public ReverseMap {
   // --- pages ---
   void AddNewAnonRmap(Pfn, Page& page, Vma& vma, uint64_t addr, bool) override {
     page.mapping = Group(*vma.mm)->handle;
-    page.index = addr >> 12;
+    page.index = addr >> kPageShift;
   }
   void AddAnonRmap(Pfn pfn, Page& page, Vma& vma, uint64_t addr) override {
     if (page.Test(PG_chained))
-      return chains_.Add(pfn, page, {vma.mm, addr}, stats());
+      return chains_.Add(pfn, page, {vma.mm, addr}, counters());
     if (Tracks(page, vma, addr)) return;
     if (!use_chains_) {
       untrackable_++;  // swap-in/KSM at a second address: no remedy here
       return;
     }
     Chain(pfn, page, nullptr, 0);
-    chains_.Add(pfn, page, {vma.mm, addr}, stats());
+    chains_.Add(pfn, page, {vma.mm, addr}, counters());
   }
   void DupAnonRmap(Pfn pfn, Page& page, Vma& child_vma,
                    uint64_t addr) override {
     if (page.Test(PG_chained)) {
-      chains_.Add(pfn, page, {child_vma.mm, addr}, stats());
-      stats().fork_work++;
+      chains_.Add(pfn, page, {child_vma.mm, addr}, counters());
+      counters().fork_work++;
     }
   }
   void RemoveRmap(Pfn pfn, Page& page, Vma& vma, uint64_t addr) override {
     if (!page.Test(PG_chained)) return;
-    chains_.Remove(pfn, {vma.mm, addr}, stats());
+    chains_.Remove(pfn, {vma.mm, addr}, counters());
     if (!chains_.Tracks(pfn)) page.Clear(PG_chained);
   }
   void MoveAnonRmap(Pfn, Page&, Vma&, uint64_t) override {}
@@ -123,30 +120,30 @@ class AnonMm final : public ReverseMap {
   // just moves (its swap-cache page, if any, takes the new address); a
   // shared one is copied (anonmm-copy) or left for AddAnonRmap to chain
   // when it is swapped in at the new address (anonmm-chains).
-  MoveAction MoveSwapPte(Vma&, uint64_t, Vma&, uint64_t new_addr, uint32_t count,
-                         Page* cache) override {
+  MoveAction MoveSwapPte(Vma&, uint64_t, Vma&, uint64_t new_addr,
+                         uint32_t count, Page* cache) override {
     if (count <= 1 && (!cache || cache->mapcount == 0)) {
       if (cache && cache->Test(PG_anon) && !cache->Test(PG_chained))
-        cache->index = new_addr >> 12;
+        cache->index = new_addr >> kPageShift;
       return MoveAction::kKeep;
     }
     return use_chains_ ? MoveAction::kKeep : MoveAction::kCopy;
   }
 
   // --- the walk ---
-  void Walk(Pfn pfn, const Page& page, RmapOne rmap_one) override {
-    if (page.Test(PG_chained)) return chains_.Walk(pfn, rmap_one, stats());
-    auto it = groups_.find(page.mapping);
-    if (it == groups_.end()) return;
-    stats().lock_acquisitions++;  // the group's lock
-    uint64_t addr = page.index << 12;
-    for (Mm* mm : it->second->mms) {
+  void Walk(Pfn pfn, const Page& page, RmapOne rmap_one,
+            WalkCost& cost) const override {
+    if (page.Test(PG_chained)) return chains_.Walk(pfn, rmap_one, cost);
+    const AnonMmGroup* g = groups_.Find(page.mapping);
+    if (!g) return;
+    cost.lock_acquisitions++;  // the group's lock
+    uint64_t addr = page.index << kPageShift;
+    for (Mm* mm : g->mms) {
       Vma* vma = mm->VmaLookup(addr);
-      if (!vma || vma->shmem) {
-        stats().wasted_steps++;
-        continue;
-      }
-      if (!rmap_one(*vma, addr)) return;
+      if (!vma || vma->shmem)
+        cost.wasted_steps++;
+      else if (!rmap_one(*vma, addr))
+        return;
     }
   }
 
@@ -159,41 +156,39 @@ class AnonMm final : public ReverseMap {
   Status CheckInvariants() const override;
 
  private:
-  static AnonMmGroup* Group(const Mm& mm) {
-    return static_cast<AnonMmGroup*>(mm.rmap);
-  }
+  static AnonMmGroup* Group(const Mm& mm) { return mm.rmap.as<AnonMmGroup>(); }
 
   void Join(Mm& mm, AnonMmGroup* g) {
     mm.rmap = g;
     g->mms.push_back(&mm);
     mms_++;
-    stats().lock_acquisitions++;
+    counters().lock_acquisitions++;
   }
 
   // The group walk would find the page at (vma, addr).
   static bool Tracks(const Page& page, const Vma& vma, uint64_t addr) {
-    return page.mapping == Group(*vma.mm)->handle && page.index == addr >> 12;
+    return page.mapping == Group(*vma.mm)->handle &&
+           page.index == addr >> kPageShift;
   }
 
   // anobjrmap-5: the page's address no longer names it; list its PTEs
   // (every mm of the group whose PTE at page->index maps it), except
   // (skip, skip_addr), which the caller re-adds where it now is.
   void Chain(Pfn pfn, Page& page, Mm* skip, uint64_t skip_addr) {
-    uint64_t addr = page.index << 12;
-    for (Mm* mm : groups_.at(page.mapping)->mms) {
+    uint64_t addr = page.index << kPageShift;
+    for (Mm* mm : groups_.Find(page.mapping)->mms) {
       if (mm == skip && addr == skip_addr) continue;
       Pte pte = mm->pt.Get(addr);
       if (pte.present() && pte.pfn() == pfn)
-        chains_.Add(pfn, page, {mm, addr}, stats());
+        chains_.Add(pfn, page, {mm, addr}, counters());
     }
     page.Set(PG_chained);
   }
 
   bool use_chains_;
-  uint32_t next_handle_ = 1;  // never reused
   uint64_t mms_ = 0;
   uint64_t untrackable_ = 0;
-  std::unordered_map<uint32_t, AnonMmGroup*> groups_;
+  HandleTable<AnonMmGroup> groups_{/*reuse=*/false};
   PteChains chains_{/*direct_in_page=*/true};
 };
 
@@ -203,40 +198,41 @@ void AnonMm::MmExit(Mm& mm) {
   g->mms.erase(std::find(g->mms.begin(), g->mms.end(), &mm));
   mm.rmap = nullptr;
   mms_--;
-  stats().exit_work++;
-  stats().lock_acquisitions++;
-  if (!g->mms.empty()) return;
-  groups_.erase(g->handle);
-  delete g;
+  counters().exit_work++;
+  counters().lock_acquisitions++;
+  if (g->mms.empty()) groups_.Delete(g);
 }
 
 MoveAction AnonMm::MovePte(Pfn pfn, Page& page, Vma& from, uint64_t old_addr,
                            Vma& to, uint64_t new_addr) {
   if (page.Test(PG_chained)) {
-    chains_.Move(pfn, {from.mm, old_addr}, {to.mm, new_addr}, stats());
+    chains_.Move(pfn, {from.mm, old_addr}, {to.mm, new_addr}, counters());
     return MoveAction::kKeep;
   }
   // Exclusive: the new address names it.  A swap-cache page is not: swap
   // PTEs elsewhere (a fork's) will map it back at the old address.
   if (page.mapcount <= 1 && !page.Test(PG_swapcache)) {
-    page.index = new_addr >> 12;
+    page.index = new_addr >> kPageShift;
     return MoveAction::kKeep;
   }
   if (!use_chains_) return MoveAction::kCopy;  // Linus: copy_one_pte copies
   Chain(pfn, page, from.mm, old_addr);
-  chains_.Add(pfn, page, {to.mm, new_addr}, stats());
+  chains_.Add(pfn, page, {to.mm, new_addr}, counters());
   return MoveAction::kKeep;
 }
 
 Status AnonMm::CheckInvariants() const {
   uint64_t n = 0;
-  for (const auto& [h, g] : groups_) {
-    if (g->mms.empty()) return Status::Error("anonmm: empty group lives");
-    for (const Mm* mm : g->mms)
-      if (Group(*mm) != g)
-        return Status::Error("anonmm: mm in a group it does not point at");
-    n += g->mms.size();
-  }
+  bool ok = true;
+  groups_.ForEach([&](const AnonMmGroup& g) {
+    ok = ok && !g.mms.empty();
+    for (const Mm* mm : g.mms) ok = ok && Group(*mm) == &g;
+    n += g.mms.size();
+  });
+  if (!ok)
+    return Status::Error(
+        "anonmm: a group is empty or holds an mm that does "
+        "not point at it");
   if (n != mms_) return Status::Error("anonmm: an mm is in two groups");
   if (untrackable_)
     return Status::Error(
@@ -248,11 +244,8 @@ Status AnonMm::CheckInvariants() const {
 
 }  // namespace
 
-std::unique_ptr<ReverseMap> NewAnonMmChains() {
-  return std::make_unique<AnonMm>(true);
-}
-std::unique_ptr<ReverseMap> NewAnonMmCopy() {
-  return std::make_unique<AnonMm>(false);
+std::unique_ptr<ReverseMap> NewAnonMm(bool chains) {
+  return std::make_unique<AnonMm>(chains);
 }
 
 }  // namespace rmaplab

@@ -33,35 +33,38 @@ class PteChain final : public ReverseMap {
   void AnonVmaPrepare(Vma& vma, Vma*, Vma*) override {
     vma.anon_vma = &kAnonMarker;
   }
-  void AnonVmaClone(Vma&, Vma&) override {}
+  void AnonVmaClone(Vma& dst, Vma& src) override {
+    dst.anon_vma = src.anon_vma.get();
+  }
   void AnonVmaFork(Vma& child, Vma&) override { child.anon_vma = &kAnonMarker; }
   void UnlinkAnonVmas(Vma& vma) override { vma.anon_vma = nullptr; }
 
   void AddNewAnonRmap(Pfn pfn, Page& page, Vma& vma, uint64_t addr,
                       bool) override {
-    chains_.Add(pfn, page, {vma.mm, addr}, stats());
+    chains_.Add(pfn, page, {vma.mm, addr}, counters());
   }
   void AddAnonRmap(Pfn pfn, Page& page, Vma& vma, uint64_t addr) override {
-    chains_.Add(pfn, page, {vma.mm, addr}, stats());
+    chains_.Add(pfn, page, {vma.mm, addr}, counters());
   }
   void DupAnonRmap(Pfn pfn, Page& page, Vma& child_vma,
                    uint64_t addr) override {
-    chains_.Add(pfn, page, {child_vma.mm, addr}, stats());
-    stats().fork_work++;
+    chains_.Add(pfn, page, {child_vma.mm, addr}, counters());
+    counters().fork_work++;
   }
   void RemoveRmap(Pfn pfn, Page&, Vma& vma, uint64_t addr) override {
-    if (!chains_.Remove(pfn, {vma.mm, addr}, stats())) lost_++;
+    if (!chains_.Remove(pfn, {vma.mm, addr}, counters())) lost_++;
   }
   void MoveAnonRmap(Pfn, Page&, Vma&, uint64_t) override {}
   MoveAction MovePte(Pfn pfn, Page&, Vma& from, uint64_t old_addr, Vma& to,
                      uint64_t new_addr) override {
-    if (!chains_.Move(pfn, {from.mm, old_addr}, {to.mm, new_addr}, stats()))
+    if (!chains_.Move(pfn, {from.mm, old_addr}, {to.mm, new_addr}, counters()))
       lost_++;
     return MoveAction::kKeep;
   }
 
-  void Walk(Pfn pfn, const Page&, RmapOne rmap_one) override {
-    chains_.Walk(pfn, rmap_one, stats());
+  void Walk(Pfn pfn, const Page&, RmapOne rmap_one,
+            WalkCost& cost) const override {
+    chains_.Walk(pfn, rmap_one, cost);
   }
 
   uint64_t MetadataBytes(Layout layout) const override {

@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "rmap/rmap.h"
@@ -67,48 +68,38 @@ class PteChains {
 
   // page_remove_rmap(): returns false if the PTE was not on the chain.
   bool Remove(Pfn pfn, PteAddr pte, RmapStats& st) {
-    auto it = chains_.find(pfn);
-    if (it == chains_.end()) return false;
-    st.lock_acquisitions++;
-    auto& v = it->second.ptes;
-    auto p = std::find(v.begin(), v.end(), pte);
-    if (p == v.end()) return false;
-    v.erase(p);
+    auto [e, p] = Locate(pfn, pte, st);
+    if (!p) return false;
+    e->ptes.erase(e->ptes.begin() + (p - e->ptes.data()));
     st.exit_work++;
-    if (v.empty()) {
-      it->second.page->Clear(PG_rmap0);
-      chains_.erase(it);
-    } else {
-      SetDirect(it->second);
+    if (!e->ptes.empty()) {
+      SetDirect(*e);
+      return true;
     }
+    e->page->Clear(PG_rmap0);
+    chains_.erase(pfn);
     return true;
   }
 
   // mremap moved one PTE of the page.
   bool Move(Pfn pfn, PteAddr from, PteAddr to, RmapStats& st) {
-    auto it = chains_.find(pfn);
-    if (it == chains_.end()) return false;
-    st.lock_acquisitions++;
-    auto& v = it->second.ptes;
-    auto p = std::find(v.begin(), v.end(), from);
-    if (p == v.end()) return false;
-    *p = to;
-    return true;
+    PteAddr* p = Locate(pfn, from, st).second;
+    if (p) *p = to;
+    return p != nullptr;
   }
 
   // Yields every entry whose mm still has a vma there; an entry without
   // one is a wasted step.
-  void Walk(Pfn pfn, RmapOne rmap_one, RmapStats& st) const {
+  void Walk(Pfn pfn, RmapOne rmap_one, WalkCost& cost) const {
     auto it = chains_.find(pfn);
     if (it == chains_.end()) return;
-    st.lock_acquisitions++;
+    cost.lock_acquisitions++;
     for (const PteAddr& pte : it->second.ptes) {
       Vma* vma = pte.mm->VmaLookup(pte.addr);
-      if (!vma) {
-        st.wasted_steps++;
-        continue;
-      }
-      if (!rmap_one(*vma, pte.addr)) return;
+      if (!vma)
+        cost.wasted_steps++;
+      else if (!rmap_one(*vma, pte.addr))
+        return;
     }
   }
 
@@ -159,6 +150,16 @@ class PteChains {
     Page* page = nullptr;
     std::vector<PteAddr> ptes;
   };
+
+  // pte_chain_lock(page), then the chain entry naming `pte`, if any.
+  std::pair<Entry*, PteAddr*> Locate(Pfn pfn, PteAddr pte, RmapStats& st) {
+    auto it = chains_.find(pfn);
+    if (it == chains_.end()) return {nullptr, nullptr};
+    st.lock_acquisitions++;
+    auto& v = it->second.ptes;
+    auto p = std::find(v.begin(), v.end(), pte);
+    return {&it->second, p == v.end() ? nullptr : &*p};
+  }
 
   void SetDirect(Entry& e) const {
     if (direct_in_page_ && e.ptes.size() == 1)

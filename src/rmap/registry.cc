@@ -1,19 +1,22 @@
-// registry.cc: every reverse-map design, by name.  Adding a design is one
-// file under src/rmap/ and one line here.
+// registry.cc: every reverse-map design, by name.  Adding a design to this
+// tree is one file under src/rmap/ and one line here; a design in a user's
+// tree comes in through RegisterDesign().
+#include <utility>
+
 #include "rmap/rmap.h"
 
 namespace rmaplab {
 
 std::unique_ptr<ReverseMap> NewAnonVmaChain();
 std::unique_ptr<ReverseMap> NewPteChain();
-std::unique_ptr<ReverseMap> NewAnonVma();
-std::unique_ptr<ReverseMap> NewAnonVmaDirect();
-std::unique_ptr<ReverseMap> NewAnonMmChains();
-std::unique_ptr<ReverseMap> NewAnonMmCopy();
+std::unique_ptr<ReverseMap> NewAnonVma(bool direct);
+std::unique_ptr<ReverseMap> NewAnonMm(bool chains);
 std::unique_ptr<ReverseMap> NewAnonInode();
 
-const std::vector<DesignInfo>& Designs() {
-  static const std::vector<DesignInfo> kDesigns = {
+namespace {
+
+std::vector<DesignInfo>& Registry() {
+  static std::vector<DesignInfo> designs = {
       {"anon_vma_chain",
        "Linux 2.6.34 to today: anon_vma per vma, linked to ancestors by chains",
        NewAnonVmaChain},
@@ -23,31 +26,41 @@ const std::vector<DesignInfo>& Designs() {
       {"anonmm-chains",
        "Hugh Dickins' anobjrmap: one object per mm group; pte_chains after "
        "mremap",
-       NewAnonMmChains},
+       [] { return NewAnonMm(/*chains=*/true); }},
       {"anonmm-copy",
        "Hugh Dickins' anobjrmap with Linus' copy of shared pages on mremap",
-       NewAnonMmCopy},
+       [] { return NewAnonMm(/*chains=*/false); }},
       {"anon_vma", "Andrea Arcangeli's 2.6.7 anon_vma: one per fork family",
-       NewAnonVma},
+       [] { return NewAnonVma(/*direct=*/false); }},
       {"anon_vma-direct", "anon_vma with the RFC's PageDirect pages",
-       NewAnonVmaDirect},
+       [] { return NewAnonVma(/*direct=*/true); }},
       {"anon_inode",
        "Rik van Riel's anon_memory inode: all anonymous memory is one object",
        NewAnonInode},
   };
-  return kDesigns;
+  return designs;
+}
+
+}  // namespace
+
+const std::vector<DesignInfo>& Designs() { return Registry(); }
+
+Status RegisterDesign(DesignInfo info) {
+  if (info.name.empty()) return Status::Error("RegisterDesign: empty name");
+  if (!info.create)
+    return Status::Error("RegisterDesign: " + info.name + " has no create");
+  for (const DesignInfo& d : Registry())
+    if (d.name == info.name)
+      return Status::Error("RegisterDesign: design " + info.name +
+                           " is already registered");
+  Registry().push_back(std::move(info));
+  return Status::Ok();
 }
 
 std::unique_ptr<ReverseMap> CreateDesign(std::string_view name) {
   for (const DesignInfo& d : Designs())
     if (d.name == name) return d.create();
   return nullptr;
-}
-
-bool AnonVmaCompatible(const Vma& a, const Vma& b) {
-  return a.end == b.start && a.shmem == b.shmem &&
-         !((a.flags ^ b.flags) & ~VM_ACCESS_FLAGS) &&
-         b.pgoff == a.pgoff + ((b.start - a.start) >> 12);
 }
 
 }  // namespace rmaplab

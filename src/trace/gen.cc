@@ -64,6 +64,9 @@ struct Profile {
   // Percent of kExitOp draws that become `exec` (profile `fork` only, so
   // the other profiles' traces stay what they were).
   int exec_percent = 0;
+  // Explicit write values: 0 random; N one of 1..N, so that pages repeat
+  // each other's content and KSM finds something to merge.
+  int few_values = 0;
 };
 
 // mmap munmap mprotect move resize dontneed forkflags fork exit read write
@@ -75,6 +78,7 @@ constexpr Profile kProfiles[] = {
     {"pins", 64, 8, 10, {8, 3, 3, 3, 2, 6, 3, 8, 2, 5, 12, 8, 10, 10, 5, 3, 1, 0}},
     {"swap", 128, 16, 15, {10, 4, 8, 6, 4, 4, 3, 6, 2, 8, 14, 6, 3, 3, 2, 3, 1, 8}, 0xb8},
     {"all", 128, 16, 15, {10, 4, 8, 6, 4, 4, 3, 6, 2, 8, 14, 6, 3, 3, 2, 3, 1, 8}, 0xff},
+    {"ksm", 64, 16, 10, {8, 2, 4, 6, 3, 3, 2, 6, 2, 6, 20, 4, 2, 2, 1, 2, 1, 30}, 0x5f, 0, 3},
 };
 
 struct ProtChoice {
@@ -447,8 +451,8 @@ class Generator {
     uint64_t a = rng_.Chance(90) ? AnyPage(proc) : AnyWindowPage(1);
     uint64_t len = rng_.Range(1, 4) * kPageSize;
     if (!InWindow(a, len)) len = kPageSize;
-    bool explicit_value = write && rng_.Chance(30);
-    uint64_t value = rng_.Next();
+    bool explicit_value = write && (p_.few_values || rng_.Chance(30));
+    uint64_t value = p_.few_values ? rng_.Range(1, p_.few_values) : rng_.Next();
     std::string s = (write ? "write " : "read ") + Hex(a);
     if (len > kPageSize || rng_.Chance(20)) s += " " + Len(len);
     if (explicit_value) s += " =" + Hex(value);

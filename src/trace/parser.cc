@@ -419,7 +419,7 @@ Result<uint64_t> ParseLength(std::string_view text) {
 
 uint64_t DefaultWriteValue(uint64_t line, uint64_t pid, uint64_t addr) {
   uint64_t z = line * 0x9E3779B97F4A7C15ULL + pid * 0xBF58476D1CE4E5B9ULL +
-               (addr >> 12);
+               (addr >> kPageShift);
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
   z = z ^ (z >> 31);

@@ -1,18 +1,17 @@
 // design_kernel_test_util.h: a Kernel of the design a test is
 // parameterised with, built by the test itself with its own SimOptions
-// (KSM settings, ...), and checked whole (CheckInvariants) after it; and
-// the readable test names for such parameters.
+// (KSM settings, ...), and checked whole (CheckInvariants) after it.
 #ifndef RMAPLAB_TESTS_CORE_DESIGN_KERNEL_TEST_UTIL_H_
 #define RMAPLAB_TESTS_CORE_DESIGN_KERNEL_TEST_UTIL_H_
 
 #include <gtest/gtest.h>
 
-#include <cctype>
 #include <memory>
 #include <string>
 
 #include "check/invariants.h"
 #include "core/kernel.h"
+#include "core/kernel_test_util.h"  // DesignTestName
 
 namespace rmaplab {
 
@@ -40,15 +39,6 @@ class DesignKernelTest : public testing::TestWithParam<std::string> {
 
   std::unique_ptr<Kernel> k_;
 };
-
-// "anon_vma-direct" -> "anon_vma_direct": gtest names take [A-Za-z0-9_].
-inline std::string DesignTestName(
-    const testing::TestParamInfo<std::string>& info) {
-  std::string n = info.param;
-  for (char& c : n)
-    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-  return n;
-}
 
 }  // namespace rmaplab
 

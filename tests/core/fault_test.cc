@@ -5,10 +5,10 @@
 namespace rmaplab {
 namespace {
 
-using FaultTest = KernelTest;
+class FaultTest : public KernelTest {};
 constexpr int kRW = kProtRead | kProtWrite;
 
-TEST_F(FaultTest, ReadMapsZeroPageWithoutAllocating) {
+TEST_P(FaultTest, ReadMapsZeroPageWithoutAllocating) {
   ASSERT_EQ(k_.Mmap(mm(), P(0), kPageSize, kRW, false), Errno::kOk);
   ASSERT_EQ(k_.ReadPage(mm(), P(0)), Errno::kOk);
   EXPECT_EQ(PfnAt(1, 0), kZeroPfn);
@@ -23,7 +23,7 @@ TEST_F(FaultTest, ReadMapsZeroPageWithoutAllocating) {
 
 // After fork the parent writes first: the parent gets the new page and
 // the child keeps the old one, now exclusive (mapcount 1).
-TEST_F(FaultTest, ParentWritingFirstGetsTheCopy) {
+TEST_P(FaultTest, ParentWritingFirstGetsTheCopy) {
   ASSERT_EQ(k_.Mmap(mm(), P(0), kPageSize, kRW, false), Errno::kOk);
   ASSERT_EQ(k_.WritePage(mm(), P(0), 1), Errno::kOk);
   Pfn orig = PfnAt(1, 0);
@@ -46,7 +46,7 @@ TEST_F(FaultTest, ParentWritingFirstGetsTheCopy) {
 
 // A pinned exclusive page is copied at fork: DMA through the pin must not
 // reach the child.
-TEST_F(FaultTest, ForkCopiesPinnedPage) {
+TEST_P(FaultTest, ForkCopiesPinnedPage) {
   ASSERT_EQ(k_.Mmap(mm(), P(0), kPageSize, kRW, false), Errno::kOk);
   ASSERT_EQ(k_.PinPages(mm(), P(0), kPageSize), Errno::kOk);
   Pfn pinned = PfnAt(1, 0);
@@ -61,7 +61,7 @@ TEST_F(FaultTest, ForkCopiesPinnedPage) {
   EXPECT_EQ(v, 0xdu);
 }
 
-TEST_F(FaultTest, PinOfReadOnlyRangeFailsAndUndoes) {
+TEST_P(FaultTest, PinOfReadOnlyRangeFailsAndUndoes) {
   ASSERT_EQ(k_.Mmap(mm(), P(0), kPageSize, kRW, false), Errno::kOk);
   ASSERT_EQ(k_.Mmap(mm(), P(1), kPageSize, kProtRead, false), Errno::kOk);
   EXPECT_EQ(k_.PinPages(mm(), P(0), 2 * kPageSize), Errno::kEFAULT);
@@ -69,10 +69,11 @@ TEST_F(FaultTest, PinOfReadOnlyRangeFailsAndUndoes) {
   EXPECT_EQ(k_.page(PfnAt(1, 0)).refcount, 1);  // faulted, but not pinned
 }
 
-TEST_F(FaultTest, EverythingIsFreedWhenAllExit) {
+TEST_P(FaultTest, EverythingIsFreedWhenAllExit) {
   ASSERT_EQ(k_.Mmap(mm(), P(0), 8 * kPageSize, kRW, false), Errno::kOk);
   ASSERT_EQ(k_.Mmap(mm(), P(20), 4 * kPageSize, kRW, true), Errno::kOk);
-  for (int i = 0; i < 8; ++i) ASSERT_EQ(k_.WritePage(mm(), P(i), i), Errno::kOk);
+  for (int i = 0; i < 8; ++i)
+    ASSERT_EQ(k_.WritePage(mm(), P(i), i), Errno::kOk);
   ASSERT_EQ(k_.WritePage(mm(), P(20), 1), Errno::kOk);
   ASSERT_EQ(k_.Fork(mm(), 2), Errno::kOk);
   ASSERT_EQ(k_.Fork(mm(2), 3), Errno::kOk);
@@ -89,7 +90,7 @@ TEST_F(FaultTest, EverythingIsFreedWhenAllExit) {
 
 // The checker must notice a broken state: each corruption below breaks
 // exactly one invariant.
-TEST_F(FaultTest, CheckerCatchesCorruption) {
+TEST_P(FaultTest, CheckerCatchesCorruption) {
   ASSERT_EQ(k_.Mmap(mm(), P(0), kPageSize, kRW, false), Errno::kOk);
   ASSERT_EQ(k_.WritePage(mm(), P(0), 1), Errno::kOk);
   Page& page = KernelTestPeer::Frame(k_, PfnAt(1, 0));
@@ -100,28 +101,26 @@ TEST_F(FaultTest, CheckerCatchesCorruption) {
   page.refcount++;
   EXPECT_NE(CheckInvariants(k_).message().find("refcount"), std::string::npos);
   page.refcount--;
-  uint32_t mapping = page.mapping;
-  page.mapping = 0;  // the rmap can no longer find the page's PTE
+  // The design forgets the mapping (as if it were a KSM page) while the
+  // PTE stays: the rmap walk can no longer find it.
+  Vma& vma = *mm().VmaLookup(P(0));
+  k_.rmap().RemoveRmap(PfnAt(1, 0), page, vma, P(0));
+  k_.rmap().SetStableNode(PfnAt(1, 0), page);
   EXPECT_NE(CheckInvariants(k_).message().find("rmap walk"), std::string::npos);
-  page.mapping = mapping;
+  k_.rmap().AddNewAnonRmap(PfnAt(1, 0), page, vma, P(0), true);
   EXPECT_TRUE(CheckInvariants(k_).ok());
 }
 
-}  // namespace
-}  // namespace rmaplab
-
-namespace rmaplab {
-namespace {
-
 // Migration finds every mapping through the reverse map: after fork both
 // processes map the new frame, on the new node; a pinned page stays put.
-TEST_F(FaultTest, MigrationMovesEveryMappingButNotPins) {
+TEST_P(FaultTest, MigrationMovesEveryMappingButNotPins) {
   constexpr int kRW = kProtRead | kProtWrite;
   ASSERT_EQ(k_.Mmap(mm(), P(0), 2 * kPageSize, kRW, false), Errno::kOk);
   ASSERT_EQ(k_.WritePage(mm(), P(0), 1), Errno::kOk);
   ASSERT_EQ(k_.WritePage(mm(), P(1), 2), Errno::kOk);
   ASSERT_EQ(k_.Fork(mm(), 2), Errno::kOk);
-  ASSERT_EQ(k_.PinPages(mm(2), P(1), kPageSize), Errno::kOk);  // COW: child's own page
+  ASSERT_EQ(k_.PinPages(mm(2), P(1), kPageSize),
+            Errno::kOk);  // COW: child's own page
   Pfn shared = PfnAt(1, 0), pinned = PfnAt(2, 1);
   ASSERT_EQ(k_.MigratePages(mm(1), P(0), 2 * kPageSize, 1), Errno::kOk);
   // the pin holds it: EBUSY (trace format v2)
@@ -134,6 +133,8 @@ TEST_F(FaultTest, MigrationMovesEveryMappingButNotPins) {
   EXPECT_GE(k_.stats().migrate_walks, 2u);
   EXPECT_EQ(k_.MigratePages(mm(1), P(0), kPageSize, 7), Errno::kENODEV);
 }
+
+RMAPLAB_INSTANTIATE_FOR_ALL_DESIGNS(FaultTest);
 
 }  // namespace
 }  // namespace rmaplab

@@ -2,7 +2,6 @@
 // 003's pinned-page refusal, COW of a KSM page, MADV_UNMERGEABLE, and KSM
 // through fork, mremap, reclaim, swap-in and swapoff under every design
 // with the checker after every op.
-#include <random>
 #include <sstream>
 
 #include "core/kernel_test_util.h"
@@ -35,7 +34,7 @@ class KsmTest : public KernelTest {
   }
 };
 
-TEST_F(KsmTest, MergesAcrossProcessesOnTheSecondPass) {
+TEST_P(KsmTest, MergesAcrossProcessesOnTheSecondPass) {
   TwoProcessesSameContent(2, 0x5151);
   ASSERT_EQ(k_.KsmScan(100), Errno::kOk);  // pass 1: checksums only
   EXPECT_FALSE(IsKsm(1, 0));
@@ -53,7 +52,7 @@ TEST_F(KsmTest, MergesAcrossProcessesOnTheSecondPass) {
   EXPECT_EQ(k_.page(kpfn).mapcount, 4);
 }
 
-TEST_F(KsmTest, FullRunsAtLeastTwoPasses) {
+TEST_P(KsmTest, FullRunsAtLeastTwoPasses) {
   TwoProcessesSameContent(1, 7);
   ASSERT_EQ(k_.KsmFull(), Errno::kOk);
   EXPECT_TRUE(IsKsm(1, 0));
@@ -63,7 +62,7 @@ TEST_F(KsmTest, FullRunsAtLeastTwoPasses) {
 // Seed 003: a page with references beyond its mappings (a pin, O_DIRECT)
 // is never write-protected for merging, and DMA through the pin still
 // reaches the process.
-TEST_F(KsmTest, PinnedPageIsRefused) {
+TEST_P(KsmTest, PinnedPageIsRefused) {
   TwoProcessesSameContent(1, 0x42);
   ASSERT_EQ(k_.PinPages(mm(1), P(0), kPageSize), Errno::kOk);
   Pfn pinned = PfnAt(1, 0);
@@ -79,7 +78,7 @@ TEST_F(KsmTest, PinnedPageIsRefused) {
   ASSERT_EQ(k_.UnpinPages(mm(1), P(0), kPageSize), Errno::kOk);
 }
 
-TEST_F(KsmTest, WriteCopiesAndTheOtherKeepsTheKsmPage) {
+TEST_P(KsmTest, WriteCopiesAndTheOtherKeepsTheKsmPage) {
   TwoProcessesSameContent(1, 0x77);
   ASSERT_EQ(k_.KsmFull(), Errno::kOk);
   Pfn kpfn = PfnAt(1, 0);
@@ -95,7 +94,7 @@ TEST_F(KsmTest, WriteCopiesAndTheOtherKeepsTheKsmPage) {
   EXPECT_EQ(k_.page(kpfn).refcount, 0);  // freed
 }
 
-TEST_F(KsmTest, UnmergeableBreaksSharingAndSplits) {
+TEST_P(KsmTest, UnmergeableBreaksSharingAndSplits) {
   TwoProcessesSameContent(4, 0x61);
   ASSERT_EQ(k_.KsmFull(), Errno::kOk);
   ASSERT_EQ(k_.Madvise(mm(1), P(2), 2 * kPageSize, Advice::kUnmergeable),
@@ -111,7 +110,7 @@ TEST_F(KsmTest, UnmergeableBreaksSharingAndSplits) {
   EXPECT_FALSE(IsKsm(1, 3));
 }
 
-TEST_F(KsmTest, SharedMappingIgnoresTheAdvice) {
+TEST_P(KsmTest, SharedMappingIgnoresTheAdvice) {
   ASSERT_EQ(k_.Mmap(mm(), P(0), 2 * kPageSize, kRW, true), Errno::kOk);
   ASSERT_EQ(k_.WritePage(mm(), P(0), 1), Errno::kOk);
   ASSERT_EQ(k_.WritePage(mm(), P(1), 1), Errno::kOk);
@@ -125,7 +124,7 @@ TEST_F(KsmTest, SharedMappingIgnoresTheAdvice) {
 // A fork child's mapping of a KSM page is found by the KSM walk before
 // the scanner gave it an rmap_item, and reclaim swaps the page out through
 // that walk; swap-in brings back ordinary pages.
-TEST_F(KsmTest, ForkThenReclaimThroughTheKsmWalk) {
+TEST_P(KsmTest, ForkThenReclaimThroughTheKsmWalk) {
   TwoProcessesSameContent(2, 0x33);
   ASSERT_EQ(k_.KsmFull(), Errno::kOk);
   ASSERT_EQ(k_.Fork(mm(2), 3), Errno::kOk);
@@ -146,73 +145,10 @@ TEST_F(KsmTest, ForkThenReclaimThroughTheKsmWalk) {
   }
 }
 
-// KSM mixed into the pressure workload: merging, COW, fork, mremap,
-// unmergeable, reclaim, swap-in, swapoff and exit, under every design,
-// with the content oracle and the invariants after every op.
-std::string KsmTrace(unsigned seed) {
-  std::mt19937 rng(seed);
-  std::ostringstream t;
-  const uint64_t base = 0x100000000;
-  t << "1 mmap 0x100000000 128K rw\n1 madvise 0x100000000 128K mergeable\n";
-  std::vector<unsigned> live = {1};
-  unsigned next_pid = 2;
-  auto addr = [&](unsigned pages) {
-    return base + (rng() % pages) * kPageSize;
-  };
-  for (int i = 0; i < 200; ++i) {
-    unsigned pid = live[rng() % live.size()];
-    t << std::hex;
-    switch (rng() % 14) {
-      case 0:
-        if (live.size() < 5) {
-          t << std::dec << pid << " fork " << next_pid << "\n";
-          live.push_back(next_pid++);
-        }
-        break;
-      case 1:
-        if (live.size() > 1 && pid != 1) {
-          t << std::dec << pid << " exit\n";
-          std::erase(live, pid);
-        }
-        break;
-      case 2:
-        t << "* ksm full\n";
-        break;
-      case 3:
-        t << "* ksm " << std::dec << 1 + rng() % 20 << "\n";
-        break;
-      case 4:
-        t << "* reclaim " << std::dec << 1 + rng() % 8 << "\n";
-        break;
-      case 5:
-        if (rng() % 3 == 0) t << "* swapoff\n";
-        break;
-      case 6:
-        t << std::dec << pid << std::hex << " mremap 0x" << addr(32)
-          << " 8K 8K 0x" << addr(32) << "\n";
-        break;
-      case 7:
-        t << std::dec << pid << std::hex << " madvise 0x" << addr(32) << " 8K "
-          << (rng() % 2 ? "unmergeable" : "mergeable") << "\n";
-        break;
-      case 8:
-        t << std::dec << pid << std::hex << " read 0x" << addr(32) << " 8K\n";
-        break;
-      case 9:
-        t << std::dec << pid << std::hex << " madvise 0x" << addr(32)
-          << " 8K pageout\n";
-        break;
-      default:  // few distinct values, so that pages merge
-        t << std::dec << pid << std::hex << " write 0x" << addr(32) << " 8K =0x"
-          << 1 + rng() % 3 << "\n";
-    }
-    t << std::dec;
-  }
-  t << "* ksm full\n";
-  for (unsigned pid : live) t << pid << " exit\n";
-  return t.str();
-}
-
+// KSM mixed into the pressure workload (the generator's `ksm` profile:
+// merging, COW, fork, mremap, unmergeable, reclaim, swap-in, swapoff and
+// exit), under every design, with the content oracle and the invariants
+// after every op.
 class KsmDesignTest : public testing::TestWithParam<std::string> {};
 
 TEST_P(KsmDesignTest, KsmForkReclaimSwapoffStayConsistent) {
@@ -225,7 +161,7 @@ TEST_P(KsmDesignTest, KsmForkReclaimSwapoffStayConsistent) {
     opts.swap_pages = 4096;
     Result<std::unique_ptr<Simulator>> sim = Simulator::Create(opts);
     ASSERT_TRUE(sim.ok()) << sim.status().message();
-    std::string text = KsmTrace(seed);
+    std::string text = GeneratedTrace(seed, "ksm", 200);
     Result<Trace> trace = ParseTrace(text, "ksm");
     ASSERT_TRUE(trace.ok()) << trace.status().message();
     std::ostringstream out;
@@ -245,15 +181,8 @@ TEST_P(KsmDesignTest, KsmForkReclaimSwapoffStayConsistent) {
   EXPECT_GT(merged, 0u) << "KSM never merged anything";
 }
 
-INSTANTIATE_TEST_SUITE_P(AllDesigns, KsmDesignTest,
-                         testing::ValuesIn(DesignNames()),
-                         [](const auto& info) {
-                           std::string n = info.param;
-                           for (char& c : n)
-                             if (!isalnum(static_cast<unsigned char>(c)))
-                               c = '_';
-                           return n;
-                         });
+RMAPLAB_INSTANTIATE_FOR_ALL_DESIGNS(KsmTest);
+RMAPLAB_INSTANTIATE_FOR_ALL_DESIGNS(KsmDesignTest);
 
 }  // namespace
 }  // namespace rmaplab

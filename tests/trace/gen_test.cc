@@ -1,8 +1,11 @@
 // gen_test.cc: the trace generator is deterministic, writes traces that
 // parse, keeps to its window, and never writes an `expect` the model (under
 // the checker) finds wrong: its own picture of memory matches Linux rules.
+#include "rmaplab/gen.h"
+
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <sstream>
 
 #include "cli.h"  // GenCommand
@@ -40,7 +43,7 @@ TEST(GenerateTrace, RejectsBadOptions) {
 }
 
 TEST(GenerateTrace, TracesParseStayInWindowAndExpectsHold) {
-  for (const std::string profile : {"default", "fork", "vma", "pins", "swap"}) {
+  for (const std::string& profile : GenProfiles()) {
     for (uint64_t seed = 1; seed <= 25; ++seed) {
       std::string text = Gen(seed, profile);
       Result<Trace> trace = ParseTrace(text, "gen");
@@ -64,7 +67,8 @@ TEST(GenerateTrace, TracesParseStayInWindowAndExpectsHold) {
       EXPECT_TRUE(r.check.ok())
           << profile << " seed " << seed << ": " << r.check.message();
       EXPECT_EQ(out.str().find("errno=EXPECT"), std::string::npos)
-          << profile << " seed " << seed << "\n" << text;
+          << profile << " seed " << seed << "\n"
+          << text;
       EXPECT_EQ(out.str().find("errno=ENOSYS"), std::string::npos)
           << profile << " seed " << seed;
     }
@@ -87,13 +91,36 @@ TEST(GenerateTrace, ForkProfileExecsAndOthersDoNot) {
   EXPECT_GT(execs, 5);
 }
 
+// The `ksm` profile exists so that KSM finds pages to merge: its writes
+// repeat a few values inside mergeable ranges.
+TEST(GenerateTrace, KsmProfileMerges) {
+  int merging = 0;
+  for (uint64_t seed = 1; seed <= 10; ++seed) {
+    Result<Trace> trace = ParseTrace(Gen(seed, "ksm", 200), "gen");
+    ASSERT_TRUE(trace.ok()) << trace.status().message();
+    SimOptions so;
+    so.check = true;
+    auto sim = Simulator::Create(so);
+    ASSERT_TRUE(sim.ok());
+    std::ostringstream out;
+    uint64_t most = 0;
+    for (const Op& op : trace.value().ops) {
+      (void)sim.value()->Apply(op, out);
+      most = std::max(most, sim.value()->Stats().ksm_pages_sharing);
+    }
+    merging += most > 0;
+  }
+  EXPECT_GE(merging, 2) << "KSM merged in " << merging << " of 10 ksm traces";
+}
+
 TEST(GenCommand, UsageErrorsExitTwo) {
   std::ostringstream out, err;
   EXPECT_EQ(GenCommand({"--ops", "5"}, out, err), 2);  // no seed
   EXPECT_EQ(GenCommand({"--seed", "x"}, out, err), 2);
   EXPECT_EQ(GenCommand({"--seed", "1", "--bogus", "2"}, out, err), 2);
   std::ostringstream ok;
-  EXPECT_EQ(GenCommand({"--seed", "1", "--ops", "5", "--procs", "2"}, ok, err), 0);
+  EXPECT_EQ(GenCommand({"--seed", "1", "--ops", "5", "--procs", "2"}, ok, err),
+            0);
   EXPECT_NE(ok.str().find("maps"), std::string::npos);
 }
 
