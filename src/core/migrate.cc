@@ -23,8 +23,9 @@ bool Kernel::MigrateOne(Pfn old, int node) {
   Page& page = Frame(old);
   int32_t expected = page.mapcount + (page.Test(PG_swapcache) ? 1 : 0) +
                      (page.Test(PG_shmem) ? 1 : 0);
-  if (page.refcount != expected || page.Test(PG_ksm) || page.Test(PG_locked))
-    return false;
+  // A pin; --unsafe-pin-check skips this (the 2008 race, seed 003).
+  bool extra_refs = page.refcount != expected && !opts_.unsafe_pin_check;
+  if (extra_refs || page.Test(PG_ksm) || page.Test(PG_locked)) return false;
   page.Set(PG_locked);
   Pfn got = AllocPage();
   page.Clear(PG_locked);
