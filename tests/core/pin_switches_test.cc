@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -33,13 +34,13 @@ const fs::path kDir = fs::path(RMAPLAB_SOURCE_DIR) / "tests/traces/pin-bugs";
 constexpr char kUnsafe[] = "--unsafe-pin-check";
 constexpr char kLegacy[] = "--legacy-fork-cow";
 
-struct Run {
+struct CliRun {
   int status;
   std::string out, err;
 };
 
-Run Replay(const fs::path& trace, const std::string& design,
-           const std::vector<std::string>& extra) {
+CliRun ReplayCli(const fs::path& trace, const std::string& design,
+                 const std::vector<std::string>& extra) {
   std::vector<std::string> args = {"--design", design, "--check",
                                    "--keep-going"};
   args.insert(args.end(), extra.begin(), extra.end());
@@ -68,16 +69,19 @@ std::vector<fs::path> Traces() {
 
 // Invariant (1): the checker finds nothing; the only op allowed to fail is
 // a migrate refused with EBUSY.
-void ExpectClean(const Run& r, const std::string& what) {
+void ExpectClean(const CliRun& r, const std::string& what) {
   EXPECT_NE(r.status, 3) << what << "\n" << r.err;
   EXPECT_EQ(r.err.find("content oracle"), std::string::npos) << what << r.err;
   std::istringstream lines(r.out);
-  for (std::string l; std::getline(lines, l);)
-    if (l.rfind("error ", 0) == 0)
+  for (std::string l; std::getline(lines, l);) {
+    if (l.rfind("error ", 0) == 0) {
       EXPECT_NE(l.find("op=migrate errno=EBUSY"), std::string::npos)
           << what << ": " << l;
-  if (r.out.find("error ") == std::string::npos)
+    }
+  }
+  if (r.out.find("error ") == std::string::npos) {
     EXPECT_EQ(r.status, 0) << what << "\n" << r.out << r.err;
+  }
 }
 
 TEST(PinSwitches, DefaultOff) {
@@ -111,12 +115,12 @@ class PinSwitchesByDesign : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(PinSwitchesByDesign, WithoutSwitchesTheCheckerFindsNothing) {
   for (const fs::path& t : Traces())
-    ExpectClean(Replay(t, GetParam(), {}), t.filename().string());
+    ExpectClean(ReplayCli(t, GetParam(), {}), t.filename().string());
 }
 
 TEST_P(PinSwitchesByDesign, TheTracesSwitchLosesOrLeaksTheDmaWrite) {
   for (const fs::path& t : Traces()) {
-    Run r = Replay(t, GetParam(), {SwitchOf(t)});
+    CliRun r = ReplayCli(t, GetParam(), {SwitchOf(t)});
     std::string what = t.filename().string() + " " + SwitchOf(t);
     EXPECT_EQ(r.status, 3) << what << "\n" << r.out << r.err;
     EXPECT_NE(r.err.find("check failed after 'dmawrite"), std::string::npos)
@@ -131,14 +135,20 @@ TEST_P(PinSwitchesByDesign, TheTracesSwitchLosesOrLeaksTheDmaWrite) {
 TEST_P(PinSwitchesByDesign, TheOtherSwitchAloneFindsNothing) {
   for (const fs::path& t : Traces()) {
     std::string other = SwitchOf(t) == kUnsafe ? kLegacy : kUnsafe;
-    ExpectClean(Replay(t, GetParam(), {other}),
+    ExpectClean(ReplayCli(t, GetParam(), {other}),
                 t.filename().string() + " " + other);
   }
 }
 
 INSTANTIATE_TEST_SUITE_P(AllDesigns, PinSwitchesByDesign,
                          ::testing::ValuesIn(DesignNames()),
-                         [](const auto& info) { return info.param; });
+                         [](const auto& info) {
+                           std::string n = info.param;
+                           for (char& c : n)
+                             if (!isalnum(static_cast<unsigned char>(c)))
+                               c = '_';
+                           return n;
+                         });
 
 }  // namespace
 }  // namespace rmaplab
