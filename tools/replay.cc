@@ -106,6 +106,16 @@ Run SetupReplay(CLI::App& app, Io io) {
       ->capture_default_str();
   AddKsmOptions(*sub, &args->sim.ksm_max_page_sharing,
                 &args->sim.ksm_use_zero_pages);
+  sub->add_flag("--unsafe-pin-check", args->sim.unsafe_pin_check,
+                "bring back a historical bug on purpose: KSM merging and "
+                "migration skip the mapcount-versus-refcount check, so a "
+                "pinned page is merged or migrated and a later dmawrite "
+                "through the pin is lost or leaks (seed 003's 2008 race)");
+  sub->add_flag("--legacy-fork-cow", args->sim.legacy_fork_cow,
+                "bring back a historical bug on purpose: fork shares pinned "
+                "anonymous pages COW instead of copying them (before Linux "
+                "5.9; the class of CVE-2020-29374), so after the "
+                "parent's next write a dmawrite reaches the child's page");
   sub->add_option("TRACE", args->path, "the trace file")->required();
   return [args, io] { return RunReplay(*args, io); };
 }

@@ -37,6 +37,18 @@ struct SimOptions {
   // /sys/kernel/mm/ksm/max_page_sharing (at least 2) and use_zero_pages.
   uint32_t ksm_max_page_sharing = 256;
   bool ksm_use_zero_pages = false;
+  // Historical bugs, brought back on purpose so that the content oracle can
+  // be seen to catch them (docs/model.md, "Pins"); both off by default.
+  // unsafe_pin_check: KSM (write_protect_page) and migration (the expected-
+  // refcount check) no longer refuse a page whose refcount exceeds its
+  // mappings and caches, so a pinned page is merged or migrated and a later
+  // DMA write through the pin is lost or leaks (seed 003, the 2008 race).
+  bool unsafe_pin_check = false;
+  // legacy_fork_cow: fork shares a maybe-pinned exclusive anonymous page COW
+  // instead of copying it (Linux before 5.9: copy_present_pte did not copy
+  // pinned pages), so after the parent's next COW fault the pin holds the
+  // child's page (the class of CVE-2020-29374).
+  bool legacy_fork_cow = false;
 };
 
 class Simulator {

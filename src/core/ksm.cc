@@ -512,7 +512,9 @@ bool Kernel::WriteProtectPage(Vma& vma, uint64_t addr, Pfn pfn) {
   if (!pte->write() && !pte->dirty() && !page.Test(PG_anon_exclusive))
     return true;
   int swapped = page.Test(PG_swapcache) ? 1 : 0;
-  if (page.mapcount + swapped != page.refcount) return false;  // O_DIRECT, pins
+  // O_DIRECT, pins; --unsafe-pin-check skips this (the 2008 race).
+  if (page.mapcount + swapped != page.refcount && !opts_.unsafe_pin_check)
+    return false;
   page.Clear(PG_anon_exclusive);  // folio_try_share_anon_rmap_pte()
   if (pte->dirty()) page.Set(PG_dirty);
   pte->v &= ~(Pte::kWrite | Pte::kDirty);

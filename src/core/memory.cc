@@ -258,7 +258,8 @@ void Kernel::ZapRange(Mm& mm, Vma& vma, uint64_t start, uint64_t end) {
 // entries are shared too (swap_duplicate), and lose their exclusive bit.
 Errno Kernel::CopyPageRange(Vma& dst, Vma& src) {
   Mm& child = *dst.mm;
-  bool parent_pinned = src.mm->has_pinned;
+  // --legacy-fork-cow: share pinned pages too, as before Linux 5.9.
+  bool parent_pinned = src.mm->has_pinned && !opts_.legacy_fork_cow;
   Errno err = Errno::kOk;
   src.mm->pt.ForEach(src.start, src.end, [&](uint64_t addr, Pte& spte) {
     if (err != Errno::kOk) return;

@@ -126,7 +126,9 @@ Errno Kernel::MigrateOne(Pfn old, int node) {
   Page& page = Frame(old);
   int32_t expected = page.mapcount + (page.Test(PG_swapcache) ? 1 : 0) +
                      (page.Test(PG_shmem) ? 1 : 0);
-  if (page.refcount != expected || page.Test(PG_locked)) return Errno::kEBUSY;
+  // A pin; --unsafe-pin-check skips this (the 2008 race, seed 003).
+  bool extra_refs = page.refcount != expected && !opts_.unsafe_pin_check;
+  if (extra_refs || page.Test(PG_locked)) return Errno::kEBUSY;
   page.Set(PG_locked);
   Pfn fresh = AllocPage();  // may reclaim, but not this locked page
   page.Clear(PG_locked);
