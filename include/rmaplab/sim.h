@@ -25,6 +25,12 @@ struct SimOptions {
   uint64_t mem_pages = 1ULL << 26;  // 256 GiB: small traces never reclaim
   uint64_t swap_pages = 1ULL << 26;
   int numa_nodes = 2;
+  // x86 protection keys (PKU): PROT_EXEC alone makes a vma execute-only
+  // (unreadable, and its pkey keeps it from merging).  Without PKU, as on a
+  // CPU without the `pku` flag, an exec-only page is readable.  The shipped
+  // expected outputs come from a machine with PKU; `rmaplab diff` sets this
+  // from the host (HostHasPku()).
+  bool pku = true;
 };
 
 class Simulator {

@@ -19,9 +19,11 @@ namespace rmaplab {
 
 Errno Kernel::CheckAccess(const Vma* vma, uint64_t addr, bool write) const {
   if (!vma || addr < vma->start) return Errno::kEFAULT;
-  // x86: a writable page is readable too; an exec-only page is not (with
-  // protection keys, PROT_EXEC alone is execute-only, as on this kernel).
-  uint32_t need = write ? VM_WRITE : (VM_READ | VM_WRITE);
+  // x86: a writable page is readable too; an exec-only page is readable
+  // only without protection keys (with PKU, PROT_EXEC alone is
+  // execute-only).
+  uint32_t need = write ? VM_WRITE
+                        : (VM_READ | VM_WRITE | (opts_.pku ? 0u : uint32_t{VM_EXEC}));
   return (vma->flags & need) ? Errno::kOk : Errno::kEFAULT;
 }
 

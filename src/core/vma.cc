@@ -21,9 +21,9 @@ namespace {
 
 // calc_vm_prot_bits(prot, pkey): with PKU, PROT_EXEC alone gets the
 // execute-only pkey (arch_override_mprotect_pkey(), execute_only_pkey());
-// any other protection gets pkey 0 back.
-uint32_t ProtToVmFlags(int prot) {
-  uint32_t f = prot == kProtExec ? uint32_t{VM_PKEY_EXEC_ONLY} : 0;
+// any other protection, or no PKU at all, gets pkey 0.
+uint32_t ProtToVmFlags(int prot, bool pku) {
+  uint32_t f = pku && prot == kProtExec ? uint32_t{VM_PKEY_EXEC_ONLY} : 0;
   if (prot & kProtRead) f |= VM_READ;
   if (prot & kProtWrite) f |= VM_WRITE;
   if (prot & kProtExec) f |= VM_EXEC;
@@ -227,7 +227,7 @@ Errno Kernel::Mmap(Mm& mm, uint64_t addr, uint64_t len, int prot, bool shared) {
   if (mm.map_count() > kMaxMapCount) return Errno::kENOMEM;
   Vma* next = mm.FindVma(addr);
   if (next && next->start < end) return Errno::kEEXIST;  // MAP_FIXED_NOREPLACE
-  uint32_t flags = ProtToVmFlags(prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+  uint32_t flags = ProtToVmFlags(prot, opts_.pku) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
   if (shared) flags |= VM_SHARED | VM_MAYSHARE;
   else if (prot & kProtWrite) flags |= VM_ACCOUNT;  // accountable_mapping()
   Vma* prev = next ? mm.Prev(*next) : (mm.vmas.empty() ? nullptr
@@ -311,7 +311,7 @@ Errno Kernel::Mprotect(Mm& mm, uint64_t start, uint64_t len, int prot) {
   uint64_t nstart = start;
   for (;;) {
     uint32_t newflags =
-        (vma->flags & ~(VM_ACCESS_FLAGS | VM_PKEY_EXEC_ONLY)) | ProtToVmFlags(prot);
+        (vma->flags & ~(VM_ACCESS_FLAGS | VM_PKEY_EXEC_ONLY)) | ProtToVmFlags(prot, opts_.pku);
     uint64_t tmp = std::min(vma->end, end);
     if (Errno e = MprotectFixup(mm, *vma, &prev, nstart, tmp, newflags); e != Errno::kOk)
       return e;

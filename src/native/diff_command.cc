@@ -292,6 +292,7 @@ int Diff(const Args& args, std::ostream& out, std::ostream& err) {
   SimOptions sopts;
   sopts.design = args.design;
   sopts.check = args.check;
+  sopts.pku = HostHasPku();  // the model runs the kernel's own x86 rules
   Result<std::unique_ptr<Simulator>> sim = Simulator::Create(sopts);
   if (!sim.ok()) {
     err << "rmaplab diff: " << sim.status().message() << '\n';

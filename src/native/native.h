@@ -14,6 +14,10 @@ int NativeCommand(const std::vector<std::string>& args, std::ostream& out,
                   std::ostream& err);
 // "" if this process can replay natively, else why not (for exit 2).
 std::string NativePreflight();
+// Whether this machine's kernel uses x86 protection keys (the CPU has `pku`
+// and the kernel enabled it: `ospke` in /proc/cpuinfo), so that PROT_EXEC
+// alone is execute-only (SimOptions::pku).
+bool HostHasPku();
 
 int DiffCommand(const std::vector<std::string>& args, std::ostream& out,
                 std::ostream& err);

@@ -15,6 +15,20 @@
 
 namespace rmaplab {
 
+bool HostHasPku() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(cpuinfo, line)) {
+    if (line.rfind("flags", 0) != 0) continue;
+    std::istringstream words(line);
+    std::string w;
+    while (words >> w)
+      if (w == "ospke") return true;
+    return false;
+  }
+  return false;
+}
+
 std::string NativePreflight() {
   constexpr uint64_t kLo = 0x100000000, kHi = 0x200000000000;
   std::ifstream maps("/proc/self/maps");
