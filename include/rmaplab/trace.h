@@ -1,4 +1,5 @@
-// trace.h: the trace language of ../shared/spec/trace-format.md, version 1.
+// trace.h: the trace language of ../shared/spec/trace-format.md, version 2
+// (version 1 plus the `thp` op and the hugepage/nohugepage/collapse advice).
 //
 // A Trace is a list of Ops, one per non-blank, non-comment line.  Parsing
 // checks everything the language itself forbids (unknown op, bad number,
@@ -43,6 +44,7 @@ enum class OpKind {
   kKsm,
   kReclaim,
   kSwapoff,
+  kThp,  // `* thp SIZE MODE`: the THP policy of one folio size
   kStats,
 };
 
@@ -56,7 +58,17 @@ enum class Advice {
   kDofork,
   kWipeonfork,
   kKeeponfork,
+  kHugepage,    // MADV_HUGEPAGE
+  kNohugepage,  // MADV_NOHUGEPAGE
+  kCollapse,    // MADV_COLLAPSE
 };
+
+// A folio size's THP policy (hugepages-<SIZE>kB/enabled).
+enum class ThpMode { kNever, kMadvise, kAlways, kInherit };
+
+// Folio orders the `thp` op names: 16K (order 2) to 2M (the PMD order).
+inline constexpr int kThpMinOrder = 2;
+inline constexpr int kPmdOrder = 9;
 
 // PROT_* bits as in <sys/mman.h>.
 inline constexpr int kProtRead = 1;
@@ -65,6 +77,7 @@ inline constexpr int kProtExec = 4;
 
 std::string_view OpName(OpKind kind);
 std::string_view AdviceName(Advice advice);
+std::string_view ThpModeName(ThpMode mode);
 
 // One trace line.  Fields not used by an op keep their defaults.
 struct Op {
@@ -85,6 +98,8 @@ struct Op {
   int node = 0;          // migrate
   uint64_t pages = 0;    // ksm, reclaim
   bool ksm_full = false; // `* ksm full`
+  int thp_order = 0;     // thp: log2(SIZE / 4 KiB), kThpMinOrder..kPmdOrder
+  ThpMode thp_mode = ThpMode::kNever;  // thp
 };
 
 struct Trace {

@@ -351,7 +351,7 @@ Errno Kernel::MadviseWalk(Mm& mm, uint64_t start, uint64_t end, Visit&& visit) {
   return unmapped;
 }
 
-// madvise_update_vma() for the fork-behaviour and KSM advice.
+// madvise_update_vma() for the fork-behaviour, KSM and THP advice.
 Errno Kernel::MadviseFlags(Mm& mm, Vma& vma, Vma** pprev, uint64_t start,
                            uint64_t end, Advice advice) {
   uint32_t newflags = vma.flags;
@@ -365,6 +365,12 @@ Errno Kernel::MadviseFlags(Mm& mm, Vma& vma, Vma** pprev, uint64_t start,
     case Advice::kKeeponfork:
       if (!vma.is_anonymous() || (vma.flags & VM_SHARED)) return Errno::kEINVAL;
       newflags &= ~VM_WIPEONFORK;
+      break;
+    case Advice::kHugepage:  // hugepage_madvise()
+      newflags = (newflags & ~VM_NOHUGEPAGE) | VM_HUGEPAGE;
+      break;
+    case Advice::kNohugepage:
+      newflags = (newflags & ~VM_HUGEPAGE) | VM_NOHUGEPAGE;
       break;
     case Advice::kMergeable:
     case Advice::kUnmergeable:
@@ -399,9 +405,13 @@ Errno Kernel::Madvise(Mm& mm, uint64_t addr, uint64_t len, Advice advice) {
     case Advice::kKeeponfork:
     case Advice::kMergeable:
     case Advice::kUnmergeable:
+    case Advice::kHugepage:
+    case Advice::kNohugepage:
       return MadviseWalk(mm, addr, end, [&](Vma& vma, Vma** pprev, uint64_t s, uint64_t e) {
         return MadviseFlags(mm, vma, pprev, s, e, advice);
       });
+    case Advice::kCollapse:
+      return MadviseCollapse(mm, addr, end);
     case Advice::kPageout:
     case Advice::kCold:
       return MadviseWalk(mm, addr, end, [&](Vma& vma, Vma** pprev, uint64_t s, uint64_t e) {

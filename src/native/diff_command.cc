@@ -317,7 +317,7 @@ int Diff(const Args& args, std::ostream& out, std::ostream& err) {
   }
   if (geteuid() != 0) {
     err << "skipped: " << args.trace_path
-        << ": native replay needs root to see /proc/kpageflags (zero, ksm) "
+        << ": native replay needs root to see /proc/kpageflags (zero, ksm, thp) "
            "and set up KSM and swap\n";
     return 2;
   }
