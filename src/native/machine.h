@@ -94,6 +94,7 @@ class Machine {
   bool cgroup_unavailable_ = false;
   bool thp_ready_ = false;
   uint64_t collapsed_base_ = 0;  // khugepaged/pages_collapsed at EnsureThp
+  void* khugepaged_keepalive_ = nullptr;  // keeps our mm on khugepaged's list
 };
 
 }  // namespace rmaplab::native

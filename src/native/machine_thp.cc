@@ -72,6 +72,7 @@ Status Machine::EnsureThp() {
   void* p = mmap(nullptr, 4096, PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) return Status::Error("mmap for khugepaged: failed");
+  khugepaged_keepalive_ = p;  // unmapped by ~Machine
   *static_cast<volatile char*>(p) = 1;
   if (madvise(p, 4096, MADV_HUGEPAGE) != 0)
     return Status::Error("madvise(MADV_HUGEPAGE) for khugepaged: failed");
