@@ -396,6 +396,12 @@ Errno Kernel::Madvise(Mm& mm, uint64_t addr, uint64_t len, Advice advice) {
     case Advice::kDontneed:
       return MadviseWalk(mm, addr, end, [&](Vma& vma, Vma** pprev, uint64_t s, uint64_t e) {
         ZapRange(mm, vma, s, e);
+        // zap_pte_range() with details->reclaim_pt (CONFIG_PT_RECLAIM,
+        // x86-64 since 6.14): the page table of every 2 MiB block zapped
+        // whole is freed, so a later fault there finds pmd_none (a THP
+        // may go there: confirmed natively, tests/traces-thp/dontneed-pt.trace).
+        constexpr uint64_t kPmdSize = kPageSize << kPmdOrder;
+        mm.pt.FreeEmpty((s + kPmdSize - 1) & ~(kPmdSize - 1), e & ~(kPmdSize - 1));
         *pprev = &vma;
         return Errno::kOk;
       });

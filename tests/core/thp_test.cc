@@ -108,6 +108,21 @@ TEST_F(ThpTest, PmdFaultFallsBackWhereNoPmdFits) {
   EXPECT_EQ(k_.WritePage(mm(), kBase + k2M, 2), Errno::kOk);
 }
 
+// MADV_DONTNEED frees the page table of each 2 MiB block it zaps whole
+// (CONFIG_PT_RECLAIM), so a later fault there is a PMD fault again; a
+// partial zap keeps the table, and the fault falls back to 4 KiB.
+TEST_F(ThpTest, DontneedOfAWholeBlockFreesItsPageTable) {
+  ASSERT_EQ(k_.Mmap(mm(), kBase, 2 * k2M, kRW, false), Errno::kOk);
+  ASSERT_EQ(k_.WritePage(mm(), kBase, 1), Errno::kOk);
+  ASSERT_EQ(k_.WritePage(mm(), kBase + k2M, 1), Errno::kOk);
+  ASSERT_EQ(k_.Madvise(mm(), kBase, k2M + k2M / 2, Advice::kDontneed),
+            Errno::kOk);
+  EXPECT_EQ(mm().pt.leaf_count(), 1u);
+  ASSERT_EQ(k_.Madvise(mm(), kBase, 2 * k2M, Advice::kHugepage), Errno::kOk);
+  EXPECT_EQ(k_.WritePage(mm(), kBase + k2M + kPageSize, 2), Errno::kOk);
+  EXPECT_EQ(k_.WritePage(mm(), kBase + kPageSize, 2), Errno::kENOSYS);
+}
+
 TEST_F(ThpTest, MthpWriteFaultIsEnosysUnlessTheBlockHasAPte) {
   k_.SetThp(4, ThpMode::kAlways);  // 64K
   ASSERT_EQ(k_.Mmap(mm(), kBase, k2M, kRW, false), Errno::kOk);
