@@ -27,7 +27,7 @@ void Fail(const char* what, const std::string& detail) {
 bool IsSystem(rmaplab::OpKind k) {
   using rmaplab::OpKind;
   return k == OpKind::kKsm || k == OpKind::kReclaim || k == OpKind::kSwapoff ||
-         k == OpKind::kStats;
+         k == OpKind::kThp || k == OpKind::kStats;
 }
 
 void CheckRange(uint64_t addr, uint64_t len, const char* what) {

@@ -78,7 +78,42 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"1 fork 0", "bad.trace:1:8: a child pid"},
         BadCase{"1 madvise 0x100000000 4K sleep", "bad.trace:1:26: unknown advice"},
         BadCase{"1 read 0x100000000 99999999999999999999", "bad.trace:1:20: a length"},
-        BadCase{"1", "bad.trace:1:2: missing op"}));
+        BadCase{"1", "bad.trace:1:2: missing op"},
+        BadCase{"* thp 8K always", "bad.trace:1:7: folio size '8K' is not"},
+        BadCase{"* thp 4M always", "bad.trace:1:7: folio size '4M' is not"},
+        BadCase{"* thp 48K always", "bad.trace:1:7: folio size '48K' is not"},
+        BadCase{"* thp 2M inherit", "bad.trace:1:10: 'inherit' is not a policy for 2M"},
+        BadCase{"* thp 64K sometimes", "bad.trace:1:11: unknown THP policy"},
+        BadCase{"* thp 64K", "bad.trace:1:10: missing MODE"},
+        BadCase{"1 thp 64K always", "bad.trace:1:1: op 'thp' is system-wide"}));
+
+TEST(ParseTrace, ParsesTheThpOpAndAdvice) {
+  Result<Trace> t = ParseTrace(
+      "* thp 16K always\n"
+      "* thp 0x10000 inherit\n"
+      "* thp 2M never\n"
+      "* thp 1M madvise\n"
+      "1 madvise 0x100000000 2M hugepage\n"
+      "1 madvise 0x100000000 2M nohugepage\n"
+      "1 madvise 0x100000000 2M collapse\n",
+      "t.trace");
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  const auto& ops = t.value().ops;
+  ASSERT_EQ(ops.size(), 7u);
+  EXPECT_EQ(ops[0].kind, OpKind::kThp);
+  EXPECT_EQ(ops[0].pid, 0u);
+  EXPECT_EQ(ops[0].thp_order, 2);
+  EXPECT_EQ(ops[0].thp_mode, ThpMode::kAlways);
+  EXPECT_EQ(ops[1].thp_order, 4);
+  EXPECT_EQ(ops[1].thp_mode, ThpMode::kInherit);
+  EXPECT_EQ(ops[2].thp_order, kPmdOrder);
+  EXPECT_EQ(ops[2].thp_mode, ThpMode::kNever);
+  EXPECT_EQ(ops[3].thp_order, 8);
+  EXPECT_EQ(ops[3].thp_mode, ThpMode::kMadvise);
+  EXPECT_EQ(ops[4].advice, Advice::kHugepage);
+  EXPECT_EQ(ops[5].advice, Advice::kNohugepage);
+  EXPECT_EQ(ops[6].advice, Advice::kCollapse);
+}
 
 TEST(DefaultWriteValue, MatchesSpecFormula) {
   // Computed by hand from the spec's formula for L=1, P=1, A=0x100000000.

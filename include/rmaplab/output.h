@@ -35,6 +35,7 @@ struct PagemapEntry {
   bool exclusive = false;  // present only: mapped by exactly one PTE
   bool zero = false;       // present only: the shared zero page
   bool ksm = false;        // present only: a KSM page
+  bool thp = false;        // present only: part of a large folio (KPF_THP)
   uint64_t value = 0;      // present only
 };
 

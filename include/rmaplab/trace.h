@@ -1,5 +1,5 @@
-// trace.h: the trace language of docs/trace-format.md (version 1, plus the
-// version-2 `exec` op).
+// trace.h: the trace language of docs/trace-format.md, version 2 (version 1
+// plus `exec`, the `thp` op and the hugepage/nohugepage/collapse advice).
 //
 // A Trace is a list of Ops, one per non-blank, non-comment line.  Parsing
 // checks everything the language itself forbids (unknown op, bad number,
@@ -45,6 +45,7 @@ enum class OpKind {
   kKsm,
   kReclaim,
   kSwapoff,
+  kThp,  // `* thp SIZE MODE`: the THP policy of one folio size
   kStats,
 };
 
@@ -58,7 +59,17 @@ enum class Advice {
   kDofork,
   kWipeonfork,
   kKeeponfork,
+  kHugepage,    // MADV_HUGEPAGE
+  kNohugepage,  // MADV_NOHUGEPAGE
+  kCollapse,    // MADV_COLLAPSE
 };
+
+// A folio size's THP policy (hugepages-<SIZE>kB/enabled).
+enum class ThpMode { kNever, kMadvise, kAlways, kInherit };
+
+// Folio orders the `thp` op names: 16K (order 2) to 2M (the PMD order).
+inline constexpr int kThpMinOrder = 2;
+inline constexpr int kPmdOrder = 9;
 
 // PROT_* bits as in <sys/mman.h>.
 inline constexpr int kProtRead = 1;
@@ -67,6 +78,7 @@ inline constexpr int kProtExec = 4;
 
 std::string_view OpName(OpKind kind);
 std::string_view AdviceName(Advice advice);
+std::string_view ThpModeName(ThpMode mode);
 
 // One trace line.  Fields not used by an op keep their defaults.
 struct Op {
@@ -87,6 +99,8 @@ struct Op {
   int node = 0;          // migrate
   uint64_t pages = 0;    // ksm, reclaim
   bool ksm_full = false; // `* ksm full`
+  int thp_order = 0;     // thp: log2(SIZE / 4 KiB), kThpMinOrder..kPmdOrder
+  ThpMode thp_mode = ThpMode::kNever;  // thp
 };
 
 struct Trace {

@@ -27,6 +27,7 @@
 #include "core/mm.h"
 #include "core/page.h"
 #include "core/swap.h"
+#include "core/thp.h"
 #include "rmap/rmap.h"
 #include "rmaplab/output.h"
 #include "rmaplab/sim.h"
@@ -125,6 +126,11 @@ class Kernel {
   // `* ksm full`: full passes until one changes nothing, at least two.
   Errno KsmFull();
   const Ksm& ksm() const { return ksm_; }
+
+  // --- transparent huge pages (huge_memory.cc) ---
+  // `* thp SIZE MODE`: the policy of folio order `order`; later faults use it.
+  void SetThp(int order, ThpMode mode) { thp_.Set(order, mode); }
+  const ThpPolicy& thp() const { return thp_; }
 
   // --- looking without touching ---
   // What the process would read at addr; EFAULT if it is not mapped.
@@ -245,6 +251,12 @@ class Kernel {
   bool KsmNeedsCopy(uint64_t slot, Pfn pfn) const;
   Result<Pfn> KsmCopySwapPage(Mm& mm, Vma& vma, uint64_t addr, Pfn cached);
 
+  // huge_memory.cc: ENOSYS (with message_) if a fault at addr, whose PTE
+  // is none, would map a large folio or the huge zero page: the model has
+  // 4 KiB folios only so far.
+  Errno ThpFaultUnmodelled(Mm& mm, const Vma& vma, uint64_t addr, bool write);
+  Errno MadviseCollapse(Mm& mm, uint64_t start, uint64_t end);
+
   // memory.cc: faults and PTE teardown (mm/memory.c)
   Errno HandleFault(Mm& mm, Vma& vma, uint64_t addr, bool write, Pte** out);
   Errno AnonFault(Mm& mm, Vma& vma, uint64_t addr, bool write, Pte& pte);
@@ -327,6 +339,7 @@ class Kernel {
   uint32_t next_shmem_id_ = 1;
   KernelStats stats_;
   Ksm ksm_{opts_.ksm_max_page_sharing};
+  ThpPolicy thp_;
   std::string message_;
 };
 

@@ -151,6 +151,12 @@ Errno Kernel::ShmemFault(Mm& mm, Vma& vma, uint64_t addr, bool write, Pte& pte) 
 // handle_mm_fault() for one page, access already checked.  On success
 // *out is the PTE now mapping the page.
 Errno Kernel::HandleFault(Mm& mm, Vma& vma, uint64_t addr, bool write, Pte** out) {
+  if (thp_.AllowedOrders(vma)) {
+    const Pte* cur = mm.pt.Find(addr);
+    if (!cur || cur->none()) {
+      if (Errno e = ThpFaultUnmodelled(mm, vma, addr, write); e != Errno::kOk) return e;
+    }
+  }
   Pte& pte = mm.pt.Ensure(addr);
   Errno e = Errno::kOk;
   if (pte.none()) {

@@ -83,6 +83,9 @@ class SimulatorImpl final : public Simulator {
         return kernel_.Swapoff();
       case OpKind::kKsm:
         return op.ksm_full ? kernel_.KsmFull() : kernel_.KsmScan(op.pages);
+      case OpKind::kThp:
+        kernel_.SetThp(op.thp_order, op.thp_mode);
+        return Errno::kOk;
       default:
         break;
     }

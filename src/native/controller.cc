@@ -103,6 +103,11 @@ Status Controller::AddWorker(uint32_t trace_pid, pid_t pid, int sock) {
 }
 
 Status Controller::Start() {
+  // Every trace starts with the spec's THP policy; a kernel without THP
+  // runs only traces that never ask for it (SetThp then fails).
+  if (Status s = machine_->EnsureThp();
+      !s.ok() && s.message().find("not available") == std::string::npos)
+    return s;
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
     return Status::Error(std::string("socketpair: ") + strerror(errno));
@@ -149,6 +154,11 @@ int Controller::Run(const Trace& trace) {
     if (!options_.keep_going) break;
   }
   if (options_.time) PrintTimes();
+  if (Status s = machine_->CheckNoCollapse(); !s.ok()) {
+    out_.flush();
+    err_ << "rmaplab native: " << s.message() << '\n';
+    return 2;
+  }
   return failed ? 1 : 0;
 }
 
@@ -178,6 +188,9 @@ Result<Errno> Controller::ExecuteSystemOp(const Op& op) {
       break;
     case OpKind::kStats:
       return Stats(op);
+    case OpKind::kThp:
+      s = machine_->SetThp(op.thp_order, op.thp_mode);
+      break;
     default:
       return LineError(op, "not a system op");
   }

@@ -66,9 +66,10 @@ Result<std::vector<PagemapEntry>> Controller::PagemapEntries(const Worker& w,
       if (flags.ok()) {
         e.zero = (flags.value() >> kKpfZeroPage) & 1;
         e.ksm = (flags.value() >> kKpfKsm) & 1;
+        e.thp = (flags.value() >> kKpfThp) & 1;
       } else if (!warned_no_kpageflags_) {
         warned_no_kpageflags_ = true;
-        err_ << "rmaplab native: cannot see the zero and ksm columns ("
+        err_ << "rmaplab native: cannot see the zero, ksm and thp columns ("
              << flags.status().message() << "; needs root)\n";
       }
       Result<uint64_t> v = ReadMemU64(w.pid, e.addr);

@@ -256,7 +256,7 @@ int RunModel(const DiffOptions& args, const Trace& trace,
 // Why this process cannot replay natively, or "".
 std::string CannotRunNatively() {
   if (geteuid() != 0)
-    return "native replay needs root to see /proc/kpageflags (zero, ksm) "
+    return "native replay needs root to see /proc/kpageflags (zero, ksm, thp) "
            "and set up KSM and swap";
   return NativePreflight();
 }

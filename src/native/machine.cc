@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -61,6 +62,7 @@ Result<std::unique_ptr<Machine>> Machine::Acquire() {
 
 Machine::~Machine() {
   RestoreLogRun();
+  if (khugepaged_keepalive_) munmap(khugepaged_keepalive_, 4096);
   sigaction(SIGINT, &g_old_int, nullptr);
   sigaction(SIGTERM, &g_old_term, nullptr);
   g_machine_exists = false;

@@ -1,7 +1,7 @@
 // machine.h: the machine-wide state a native run borrows, and gives back.
 //
-// KSM (/sys/kernel/mm/ksm), a zram swap device, and a cgroup v2 memory
-// controller are shared by the whole machine.  A Machine takes a lock so that
+// KSM (/sys/kernel/mm/ksm), the THP policy (/sys/kernel/mm/transparent_hugepage),
+// a zram swap device, and a cgroup v2 memory controller are shared by the whole machine.  A Machine takes a lock so that
 // only one native run uses them at a time, sets each up the first time an op
 // needs it, and restores every setting it changed when it is destroyed or
 // when SIGINT/SIGTERM arrives.
@@ -28,6 +28,7 @@
 
 #include "native/proc.h"
 #include "rmaplab/status.h"
+#include "rmaplab/trace.h"
 
 namespace rmaplab::native {
 
@@ -80,6 +81,14 @@ class Machine {
   Result<uint64_t> ReadSwapSlot(const PagemapBits& pte) const;
   uint64_t SwapSlotsUsed() const;
 
+  // The spec's start-of-trace THP policy, khugepaged kept from collapsing
+  // (machine_thp.cc); idempotent.
+  Status EnsureThp();
+  // `* thp SIZE MODE`: hugepages-<SIZE>kB/enabled.
+  Status SetThp(int order, ThpMode mode);
+  // An error if khugepaged collapsed anything since EnsureThp().
+  Status CheckNoCollapse() const;
+
   // `* reclaim` through a cgroup v2 memory.reclaim holding `workers`.
   // Returns false (and does nothing) if cgroup v2 has no memory controller.
   Result<bool> ReclaimThroughCgroup(uint64_t pages,
@@ -100,6 +109,9 @@ class Machine {
   std::string swap_device_;  // "/dev/zramN" once swapon succeeded
   std::string cgroup_dir_;   // set once the reclaim cgroup exists
   bool cgroup_unavailable_ = false;
+  bool thp_ready_ = false;
+  uint64_t collapsed_base_ = 0;  // khugepaged/pages_collapsed at EnsureThp
+  void* khugepaged_keepalive_ = nullptr;  // keeps our mm on khugepaged's list
 };
 
 }  // namespace rmaplab::native

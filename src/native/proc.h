@@ -50,6 +50,7 @@ Result<std::vector<PagemapBits>> ReadPagemap(pid_t pid, uint64_t addr,
 
 // /proc/kpageflags bits used here.
 inline constexpr int kKpfKsm = 21;
+inline constexpr int kKpfThp = 22;
 inline constexpr int kKpfZeroPage = 24;
 Result<uint64_t> ReadKpageflags(uint64_t pfn);
 

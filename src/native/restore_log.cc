@@ -21,7 +21,7 @@ struct Undo {
   char value[64];
 };
 
-constexpr int kMaxUndo = 32;
+constexpr int kMaxUndo = 64;
 constexpr int kMaxWorkers = 1024;
 
 Undo g_undo[kMaxUndo];

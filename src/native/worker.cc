@@ -30,6 +30,9 @@
 #define MADV_POPULATE_READ 22
 #define MADV_POPULATE_WRITE 23
 #endif
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
 
 namespace rmaplab::native {
 namespace {
@@ -118,6 +121,12 @@ int LinuxAdvice(Advice a) {
       return MADV_WIPEONFORK;
     case Advice::kKeeponfork:
       return MADV_KEEPONFORK;
+    case Advice::kHugepage:
+      return MADV_HUGEPAGE;
+    case Advice::kNohugepage:
+      return MADV_NOHUGEPAGE;
+    case Advice::kCollapse:
+      return MADV_COLLAPSE;
   }
   return -1;
 }

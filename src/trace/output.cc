@@ -27,9 +27,10 @@ std::string FormatPagemapLine(const PagemapEntry& e) {
       std::snprintf(buf, sizeof buf, "%" PRIx64 " swapped", e.addr);
       break;
     case PageState::kPresent:
-      std::snprintf(buf, sizeof buf, "%" PRIx64 " present %s%s%s value=0x%" PRIx64,
+      std::snprintf(buf, sizeof buf, "%" PRIx64 " present %s%s%s%s value=0x%" PRIx64,
                     e.addr, e.exclusive ? "exclusive" : "shared",
-                    e.zero ? " zero" : "", e.ksm ? " ksm" : "", e.value);
+                    e.zero ? " zero" : "", e.ksm ? " ksm" : "", e.thp ? " thp" : "",
+                    e.value);
       break;
   }
   return buf;

@@ -143,13 +143,14 @@ Advice ParseAdvice(const Token& t) {
   static constexpr Advice kAll[] = {
       Advice::kDontneed, Advice::kMergeable, Advice::kUnmergeable,
       Advice::kPageout,  Advice::kCold,      Advice::kDontfork,
-      Advice::kDofork,   Advice::kWipeonfork, Advice::kKeeponfork};
+      Advice::kDofork,   Advice::kWipeonfork, Advice::kKeeponfork,
+      Advice::kHugepage, Advice::kNohugepage, Advice::kCollapse};
   for (Advice a : kAll)
     if (t.text == AdviceName(a)) return a;
   throw ParseError{t.column, "unknown advice '" + std::string(t.text) +
                                  "' (expected dontneed, mergeable, unmergeable, "
-                                 "pageout, cold, dontfork, dofork, wipeonfork or "
-                                 "keeponfork)"};
+                                 "pageout, cold, dontfork, dofork, wipeonfork, "
+                                 "keeponfork, hugepage, nohugepage or collapse)"};
 }
 
 uint64_t ParseValue(const Token& t) {
@@ -161,7 +162,31 @@ uint64_t ParseValue(const Token& t) {
 
 bool IsSystemOp(OpKind k) {
   return k == OpKind::kKsm || k == OpKind::kReclaim || k == OpKind::kSwapoff ||
-         k == OpKind::kStats;
+         k == OpKind::kThp || k == OpKind::kStats;
+}
+
+// `thp SIZE`: a power of two from 16K to 2M, as a folio order.
+int ParseThpOrder(const Token& t) {
+  uint64_t size = ParseNumber(t, true, "a folio size");
+  for (int order = kThpMinOrder; order <= kPmdOrder; ++order)
+    if (size == kPageSize << order) return order;
+  throw ParseError{t.column, "folio size '" + std::string(t.text) +
+                                 "' is not a power of two from 16K to 2M"};
+}
+
+// `thp SIZE MODE`: inherit follows the top-level policy, which 2M itself is.
+ThpMode ParseThpMode(const Token& t, int order) {
+  static constexpr ThpMode kAll[] = {ThpMode::kAlways, ThpMode::kMadvise,
+                                     ThpMode::kNever, ThpMode::kInherit};
+  for (ThpMode m : kAll) {
+    if (t.text != ThpModeName(m)) continue;
+    if (m == ThpMode::kInherit && order == kPmdOrder)
+      throw ParseError{t.column, "'inherit' is not a policy for 2M (expected "
+                                 "always, madvise or never)"};
+    return m;
+  }
+  throw ParseError{t.column, "unknown THP policy '" + std::string(t.text) +
+                                 "' (expected always, madvise, never or inherit)"};
 }
 
 // Argument cursor over the tokens after the op name.
@@ -282,6 +307,10 @@ void ParseArgs(Args& a, Op& op) {
     case OpKind::kReclaim:
       op.pages = ParseNumber(a.next("PAGES"), false, "a page count");
       break;
+    case OpKind::kThp:
+      op.thp_order = ParseThpOrder(a.next("SIZE"));
+      op.thp_mode = ParseThpMode(a.next("MODE"), op.thp_order);
+      break;
     case OpKind::kExit:
     case OpKind::kExec:
     case OpKind::kMaps:
@@ -298,7 +327,8 @@ OpKind ParseOpName(const Token& t) {
       OpKind::kMadvise, OpKind::kRead,     OpKind::kWrite,    OpKind::kExpect,
       OpKind::kFork,    OpKind::kExit,     OpKind::kExec,     OpKind::kPin,      OpKind::kDmaWrite,
       OpKind::kUnpin,   OpKind::kMigrate,  OpKind::kMaps,     OpKind::kPagemap,
-      OpKind::kKsm,     OpKind::kReclaim,  OpKind::kSwapoff,  OpKind::kStats};
+      OpKind::kKsm,     OpKind::kReclaim,  OpKind::kSwapoff,  OpKind::kThp,
+      OpKind::kStats};
   for (OpKind k : kAll)
     if (t.text == OpName(k)) return k;
   throw ParseError{t.column, "unknown op '" + std::string(t.text) + "'"};
@@ -349,6 +379,7 @@ std::string_view OpName(OpKind kind) {
     case OpKind::kKsm: return "ksm";
     case OpKind::kReclaim: return "reclaim";
     case OpKind::kSwapoff: return "swapoff";
+    case OpKind::kThp: return "thp";
     case OpKind::kStats: return "stats";
   }
   return "?";
@@ -365,6 +396,19 @@ std::string_view AdviceName(Advice advice) {
     case Advice::kDofork: return "dofork";
     case Advice::kWipeonfork: return "wipeonfork";
     case Advice::kKeeponfork: return "keeponfork";
+    case Advice::kHugepage: return "hugepage";
+    case Advice::kNohugepage: return "nohugepage";
+    case Advice::kCollapse: return "collapse";
+  }
+  return "?";
+}
+
+std::string_view ThpModeName(ThpMode mode) {
+  switch (mode) {
+    case ThpMode::kNever: return "never";
+    case ThpMode::kMadvise: return "madvise";
+    case ThpMode::kAlways: return "always";
+    case ThpMode::kInherit: return "inherit";
   }
   return "?";
 }

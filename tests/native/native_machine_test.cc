@@ -1,6 +1,9 @@
 // native_machine_test.cc: the ops that need machine features: io_uring pins,
 // zram swap, KSM; and that the machine is given back as it was.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <iterator>
@@ -108,6 +111,56 @@ TEST(NativeMachine, KsmMergesIdenticalPagesAndRestoresSettings) {
             "100000000 present exclusive ksm value=0x5151\n"
             "100001000 present exclusive value=0x2\n");
   EXPECT_EQ(KsmSettings(), before);
+}
+
+std::string ThpSettings() {
+  const std::string dir = "/sys/kernel/mm/transparent_hugepage/";
+  std::string s = ReadFile(dir + "enabled") + ReadFile(dir + "use_zero_page");
+  for (const char* f :
+       {"max_ptes_none", "max_ptes_swap", "max_ptes_shared", "pages_to_scan",
+        "alloc_sleep_millisecs", "scan_sleep_millisecs"})
+    s += ReadFile(dir + "khugepaged/" + f);
+  for (int kb = 16; kb <= 2048; kb *= 2)
+    s += ReadFile(dir + "hugepages-" + std::to_string(kb) + "kB/enabled");
+  return s;
+}
+
+// The settings while no native run holds the machine lock (ctest runs
+// native tests of other processes in parallel, each with its own policy).
+std::string ThpSettingsAtRest() {
+  int fd =
+      open("/run/lock/rmaplab-native.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+  if (fd >= 0) flock(fd, LOCK_EX);
+  std::string s = ThpSettings();
+  if (fd >= 0) close(fd);  // releases the lock
+  return s;
+}
+
+// `* thp` writes hugepages-<SIZE>kB/enabled; pagemap's `thp` comes from
+// KPF_THP; the policy is given back after the run.
+TEST(NativeMachine, ThpPolicyAppliesDuringTheRunAndIsRestored) {
+  if (!IsRoot()) GTEST_SKIP() << "the THP policy needs root";
+  if (ReadFile("/sys/kernel/mm/transparent_hugepage/hugepages-64kB/enabled")
+          .empty())
+    GTEST_SKIP() << "no 64K mTHP on this kernel";
+  std::string before = ThpSettingsAtRest();
+  NativeRun r = RunNative(
+      "* thp 64K always\n"
+      "1 mmap 0x100000000 128K rw\n"
+      "1 write 0x100000000 =0x3\n"
+      "1 pagemap 0x100000000 8K\n"
+      "* thp 64K never\n"
+      "1 write 0x100010000 =0x4\n"
+      "1 pagemap 0x100010000 8K\n");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "# pagemap pid=1 line=4\n"
+            "100000000 present exclusive thp value=0x3\n"
+            "100001000 present exclusive thp value=0x0\n"
+            "# pagemap pid=1 line=7\n"
+            "100010000 present exclusive value=0x4\n"
+            "100011000 none\n");
+  EXPECT_EQ(ThpSettingsAtRest(), before);
 }
 
 TEST(NativeMachine, MigrateToAMissingNodeSaysSo) {
