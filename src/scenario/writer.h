@@ -16,28 +16,13 @@
 
 #include "rmaplab/scenario.h"
 #include "rmaplab/trace.h"
+#include "trace/splitmix.h"
 
 namespace rmaplab::scenario {
 
 inline constexpr uint64_t kScenarioBase = 0x100000000;
 
-// A deterministic pseudo-random sequence (splitmix64), for generators that
-// pick ranges: the same seed gives the same trace (scenario.h (1)).
-class SplitMix {
- public:
-  explicit SplitMix(uint64_t seed) : state_(seed) {}
-  uint64_t Next() {
-    uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-  }
-  // Uniform in [0, n).  REQUIRES: n > 0.
-  uint64_t Below(uint64_t n) { return Next() % n; }
-
- private:
-  uint64_t state_;
-};
+using ::rmaplab::SplitMix;  // trace/splitmix.h
 
 class TraceWriter {
  public:

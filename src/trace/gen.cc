@@ -12,6 +12,7 @@
 
 #include "rmaplab/trace.h"
 #include "trace/gen_emit.h"
+#include "trace/splitmix.h"
 #include "trace/gen_model.h"
 
 namespace rmaplab {
@@ -24,26 +25,11 @@ using gen::GProc;
 using gen::Hex;
 using gen::ShadowModel;
 
-// splitmix64: the same stream on every platform and standard library.
-class Rng {
+// The generator's stream: splitmix64 (trace/splitmix.h) from a scrambled
+// seed, so that every existing seed keeps its trace.
+class Rng : public SplitMix {
  public:
-  explicit Rng(uint64_t seed) : s_(seed * 0x9E3779B97F4A7C15ULL + 0x1234567) {}
-  uint64_t Next() {
-    uint64_t z = (s_ += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-  }
-  // Uniform in [0, n); n > 0.
-  uint64_t Below(uint64_t n) { return Next() % n; }
-  // Uniform in [lo, hi].
-  int64_t Range(int64_t lo, int64_t hi) {
-    return lo + static_cast<int64_t>(Below(static_cast<uint64_t>(hi - lo + 1)));
-  }
-  bool Chance(int percent) { return Below(100) < static_cast<uint64_t>(percent); }
-
- private:
-  uint64_t s_;
+  explicit Rng(uint64_t seed) : SplitMix(seed * 0x9E3779B97F4A7C15ULL + 0x1234567) {}
 };
 
 enum Kind {
