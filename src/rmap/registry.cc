@@ -11,6 +11,9 @@ std::unique_ptr<ReverseMap> NewAnonVmaDirect();
 std::unique_ptr<ReverseMap> NewAnonMmChains();
 std::unique_ptr<ReverseMap> NewAnonMmCopy();
 std::unique_ptr<ReverseMap> NewAnonInode();
+std::unique_ptr<ReverseMap> NewCowContext();
+std::unique_ptr<ReverseMap> NewCowContextPoc();
+std::unique_ptr<ReverseMap> NewAnonVmaLazy();
 
 const std::vector<DesignInfo>& Designs() {
   static const std::vector<DesignInfo> kDesigns = {
@@ -34,13 +37,36 @@ const std::vector<DesignInfo>& Designs() {
       {"anon_inode",
        "Rik van Riel's anon_memory inode: all anonymous memory is one object",
        NewAnonInode},
+      {"cow_context",
+       "Lorenzo Stoakes' 2026 COW context: one per mm in the fork tree, "
+       "remap ranges (complete)",
+       NewCowContext},
+      {"anon_vma_lazy",
+       "ANON_VMA_LAZY (2026): anon_vma_chain, no anon_vma until a vma is "
+       "first forked",
+       NewAnonVmaLazy},
   };
   return kDesigns;
 }
 
+// Exhibits: a proposal's rules followed exactly where they are incomplete,
+// kept to replay their counterexamples (docs/designs/).  Made by name like
+// any design, but not in Designs(): every suite that runs "all designs"
+// must pass, and these do not.
+static const std::vector<DesignInfo>& Exhibits() {
+  static const std::vector<DesignInfo> kExhibits = {
+      {"cow_context-poc",
+       "cow_context with the proof of concept's walk rules exactly (misses "
+       "mappings)",
+       NewCowContextPoc},
+  };
+  return kExhibits;
+}
+
 std::unique_ptr<ReverseMap> CreateDesign(std::string_view name) {
-  for (const DesignInfo& d : Designs())
-    if (d.name == name) return d.create();
+  for (const auto* list : {&Designs(), &Exhibits()})
+    for (const DesignInfo& d : *list)
+      if (d.name == name) return d.create();
   return nullptr;
 }
 
