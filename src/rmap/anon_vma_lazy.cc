@@ -93,7 +93,8 @@ struct VmaState {
 };
 
 int64_t DeltaOf(const Vma& vma) {
-  return static_cast<int64_t>(vma.start) - static_cast<int64_t>(vma.pgoff << 12);
+  return static_cast<int64_t>(vma.start) -
+         static_cast<int64_t>(vma.pgoff << 12);
 }
 
 class AnonVmaLazy final : public ReverseMap {
@@ -111,7 +112,8 @@ class AnonVmaLazy final : public ReverseMap {
   void UnlinkAnonVmas(Vma& vma) override;
   bool IsForkChild(const Vma& vma) const override {
     const VmaState* s = State(vma);
-    return vma.anon_vma && s && !s->lazy && (s->avcs.size() != 1 || s->borrowed);
+    return vma.anon_vma && s && !s->lazy &&
+           (s->avcs.size() != 1 || s->borrowed);
   }
 
   void AddNewAnonRmap(Pfn pfn, Page& page, Vma& vma, uint64_t addr,
@@ -155,7 +157,9 @@ class AnonVmaLazy final : public ReverseMap {
 
  private:
   static AnonVma* As(void* p) { return static_cast<AnonVma*>(p); }
-  static VmaState* State(const Vma& vma) { return static_cast<VmaState*>(vma.rmap); }
+  static VmaState* State(const Vma& vma) {
+    return static_cast<VmaState*>(vma.rmap);
+  }
   bool IsLazy(const Vma& vma) const { return vma.anon_vma == &lazy_marker_; }
 
   // --- lazy vmas ---
@@ -164,8 +168,8 @@ class AnonVmaLazy final : public ReverseMap {
   // Calls fn(page) for every present lazy page mapped in [start, end) of mm.
   template <typename Fn>
   void ForEachLazyPage(Mm& mm, uint64_t start, uint64_t end, Fn&& fn);
-  void Upgrade(Vma& vma);    // the parent's vma at its first fork
-  void NeedOwn(Vma& vma);    // a borrowing child's deferred anon_vma_fork()
+  void Upgrade(Vma& vma);  // the parent's vma at its first fork
+  void NeedOwn(Vma& vma);  // a borrowing child's deferred anon_vma_fork()
   void WalkLazy(const Page& page, RmapOne rmap_one);
 
   // --- anon_vma_chain (copied from anon_vma_chain.cc) ---
@@ -224,7 +228,8 @@ void AnonVmaLazy::PointAt(Pfn pfn, Page& page, Vma& vma, bool exclusive) {
 }
 
 template <typename Fn>
-void AnonVmaLazy::ForEachLazyPage(Mm& mm, uint64_t start, uint64_t end, Fn&& fn) {
+void AnonVmaLazy::ForEachLazyPage(Mm& mm, uint64_t start, uint64_t end,
+                                  Fn&& fn) {
   mm.pt.ForEach(start, end, [&](uint64_t, const Pte& pte) {
     if (!pte.present()) return;
     auto it = lazy_pages_.find(pte.pfn());
@@ -368,7 +373,8 @@ void AnonVmaLazy::WalkLazy(const Page& page, RmapOne rmap_one) {
   if (it == lazy_.end()) return;
   LazyVma* n = it->second;
   Vma* vma = n->vma;
-  if (!vma || page.index < vma->pgoff || page.index >= vma->pgoff + vma->pages()) {
+  if (!vma || page.index < vma->pgoff ||
+      page.index >= vma->pgoff + vma->pages()) {
     stats().wasted_steps++;  // forwarded
     vma = n->mm->VmaLookup((page.index << 12) + n->delta);
     if (!vma || !vma->is_anonymous() || DeltaOf(*vma) != n->delta) return;
@@ -436,7 +442,8 @@ void AnonVmaLazy::LinkAll(Vma& dst, const Vma& src) {
 }
 
 AnonVma* AnonVmaLazy::Reusable(Vma* old, const Vma& a, const Vma& b) const {
-  if (!AnonVmaCompatible(a, b) || !old->anon_vma || IsLazy(*old)) return nullptr;
+  if (!AnonVmaCompatible(a, b) || !old->anon_vma || IsLazy(*old))
+    return nullptr;
   const VmaState* s = State(*old);
   return s && s->avcs.size() == 1 && !s->borrowed ? As(old->anon_vma) : nullptr;
 }
@@ -455,14 +462,17 @@ void AnonVmaLazy::WalkAnonVma(const Page& page, RmapOne rmap_one) {
   stats().lock_acquisitions++;  // anon_vma_lock_read(root)
   for (Avc* avc : av->tree) {
     Vma& vma = *avc->vma;
-    if (page.index < vma.pgoff || page.index >= vma.pgoff + vma.pages()) continue;
+    if (page.index < vma.pgoff || page.index >= vma.pgoff + vma.pages())
+      continue;
     uint64_t addr = vma.start + ((page.index - vma.pgoff) << 12);
     if (!rmap_one(vma, addr)) return;
   }
 }
 
 Status AnonVmaLazy::CheckInvariants() const {
-  auto err = [](const std::string& m) { return Status::Error("anon_vma_lazy: " + m); };
+  auto err = [](const std::string& m) {
+    return Status::Error("anon_vma_lazy: " + m);
+  };
   std::unordered_map<const AnonVma*, int> active, children, descendants;
   for (AnonVma* av : by_handle_) {
     if (!av) continue;
@@ -479,10 +489,12 @@ Status AnonVmaLazy::CheckInvariants() const {
   }
   for (AnonVma* av : by_handle_) {
     if (!av) continue;
-    int want = (av->tree.empty() ? 0 : 1) + (av->root == av ? descendants[av] : 0);
+    int want =
+        (av->tree.empty() ? 0 : 1) + (av->root == av ? descendants[av] : 0);
     if (av->num_active_vmas != active[av] || av->num_children != children[av] ||
         av->refcount != want)
-      return err("counts of anon_vma " + std::to_string(av->handle) + " disagree");
+      return err("counts of anon_vma " + std::to_string(av->handle) +
+                 " disagree");
   }
   for (const auto& [h, n] : lazy_) {
     if (!n->vma) continue;
@@ -497,6 +509,8 @@ Status AnonVmaLazy::CheckInvariants() const {
 
 }  // namespace
 
-std::unique_ptr<ReverseMap> NewAnonVmaLazy() { return std::make_unique<AnonVmaLazy>(); }
+std::unique_ptr<ReverseMap> NewAnonVmaLazy() {
+  return std::make_unique<AnonVmaLazy>();
+}
 
 }  // namespace rmaplab

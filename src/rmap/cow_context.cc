@@ -102,7 +102,8 @@ struct CowContext {
 
 // (vm_start >> 12) - vm_pgoff: where the vma maps its page indexes.
 int64_t OffsetOf(const Vma& vma) {
-  return static_cast<int64_t>(vma.start >> 12) - static_cast<int64_t>(vma.pgoff);
+  return static_cast<int64_t>(vma.start >> 12) -
+         static_cast<int64_t>(vma.pgoff);
 }
 
 // Splits the range holding `at`, if it starts before it (split_remap()).
@@ -129,7 +130,8 @@ void AddRemap(RemapTree& tree, uint64_t first, uint64_t end, int64_t offset) {
       tree.emplace_hint(it, cur, RemapRange{end, {offset}});
       return;
     }
-    if (it->first > cur) tree.emplace_hint(it, cur, RemapRange{it->first, {offset}});
+    if (it->first > cur)
+      tree.emplace_hint(it, cur, RemapRange{it->first, {offset}});
     auto& offs = it->second.offsets;
     auto pos = std::lower_bound(offs.begin(), offs.end(), offset);
     if (pos == offs.end() || *pos != offset) offs.insert(pos, offset);
@@ -147,16 +149,18 @@ class CowContextDesign final : public ReverseMap {
   }
 
   // --- address spaces ---
-  void MmInit(Mm& mm) override;  // mm_init_cow_context()
+  void MmInit(Mm& mm) override;                 // mm_init_cow_context()
   void MmFork(Mm& child, Mm& parent) override;  // dup_cow_context()
-  void MmExit(Mm& mm) override;  // drop_cow_context()
+  void MmExit(Mm& mm) override;                 // drop_cow_context()
 
   // --- vmas: the mm's context is every vma's anonymous object ---
   void AnonVmaPrepare(Vma& vma, Vma*, Vma*) override {
     vma.anon_vma = Ctx(*vma.mm);
   }
   void AnonVmaClone(Vma&, Vma&) override {}
-  void AnonVmaFork(Vma& child, Vma&) override { child.anon_vma = Ctx(*child.mm); }
+  void AnonVmaFork(Vma& child, Vma&) override {
+    child.anon_vma = Ctx(*child.mm);
+  }
   void UnlinkAnonVmas(Vma& vma) override { vma.anon_vma = nullptr; }
 
   // --- pages ---
@@ -207,11 +211,12 @@ class CowContextDesign final : public ReverseMap {
   // (newest first) before their parent; stops when fn returns false.
   template <typename Fn>
   static void Traverse(CowContext* root, Fn&& fn);
-  bool WalkContext(CowContext& c, WalkState& w);            // walk_context()
+  bool WalkContext(CowContext& c, WalkState& w);              // walk_context()
   bool WalkOffset(CowContext& c, WalkState& w, int64_t off);  // ..._remap()
 
   bool poc_;
-  uint32_t next_handle_ = 1;  // never reused: a stale page->mapping finds nothing
+  uint32_t next_handle_ =
+      1;  // never reused: a stale page->mapping finds nothing
   std::unordered_map<uint32_t, CowContext*> by_handle_;
 };
 
@@ -363,15 +368,19 @@ Status CowContextDesign::CheckInvariants() const {
     int want = (c->mm ? 1 : 0) + static_cast<int>(c->children.size());
     if (c->refcnt != want || c->refcnt <= 0)
       return Status::Error(std::string(name()) + ": context refcnt " +
-                           std::to_string(c->refcnt) + " != " + std::to_string(want));
+                           std::to_string(c->refcnt) +
+                           " != " + std::to_string(want));
     for (const CowContext* child : c->children)
       if (child->parent != c)
-        return Status::Error(std::string(name()) + ": child with another parent");
+        return Status::Error(std::string(name()) +
+                             ": child with another parent");
     if (c->parent && std::count(c->parent->children.begin(),
                                 c->parent->children.end(), c) != 1)
-      return Status::Error(std::string(name()) + ": context not once on its parent's list");
+      return Status::Error(std::string(name()) +
+                           ": context not once on its parent's list");
     if (c->mm && c->mm->rmap != c)
-      return Status::Error(std::string(name()) + ": mm does not point at its context");
+      return Status::Error(std::string(name()) +
+                           ": mm does not point at its context");
     Refresh(*c);
     uint64_t prev_end = 0;
     for (const auto& [first, r] : c->remaps) {
