@@ -99,6 +99,9 @@ int64_t DeltaOf(const Vma& vma) {
 
 class AnonVmaLazy final : public ReverseMap {
  public:
+  ~AnonVmaLazy() override {
+    for (auto& [h, n] : lazy_) delete n;  // normally empty by now
+  }
   std::string_view name() const override { return "anon_vma_lazy"; }
 
   void MmExit(Mm& mm) override;

@@ -143,6 +143,9 @@ void AddRemap(RemapTree& tree, uint64_t first, uint64_t end, int64_t offset) {
 class CowContextDesign final : public ReverseMap {
  public:
   explicit CowContextDesign(bool poc) : poc_(poc) {}
+  ~CowContextDesign() override {
+    for (auto& [h, c] : by_handle_) delete c;  // normally empty by now
+  }
 
   std::string_view name() const override {
     return poc_ ? "cow_context-poc" : "cow_context";
