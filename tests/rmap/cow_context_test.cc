@@ -111,6 +111,24 @@ TEST(CowContextTest, MremapRecordsARemapRangeAndTheWalkFollowsIt) {
   EXPECT_TRUE(CheckInvariants(*k).ok());
 }
 
+// exec (trace format version 2) is MmExit then MmInit on the same mm: a
+// fresh context with no parent; the old one goes (it had no children).
+TEST(CowContextTest, ExecGivesAFreshParentlessContext) {
+  auto k = ForkChain(1);
+  Mm& child = *k->FindMm(2);
+  ASSERT_EQ(k->Munmap(child, kA, kPageSize), Errno::kOk);
+  k->rmap().MmExit(child);
+  k->rmap().MmInit(child);
+  EXPECT_EQ(k->rmap().MetadataBytes(Layout::kX86_64), 2u * 96);
+  ASSERT_EQ(k->Mmap(child, kA, kPageSize, kProtRead | kProtWrite, false),
+            Errno::kOk);
+  ASSERT_EQ(k->WritePage(child, kA, 3), Errno::kOk);
+  // The parent's page no longer has a child context to search.
+  EXPECT_EQ(Walk(*k, 1, kA, 1).total, 2u);
+  EXPECT_EQ(Walk(*k, 2, kA, 1).total, 2u);
+  EXPECT_TRUE(CheckInvariants(*k).ok());
+}
+
 // Replays tests/traces/NAME under --check with `design`; the exit status.
 int ReplayCheck(const std::string& design, const std::string& name) {
   std::ifstream in(std::string(RMAPLAB_SOURCE_DIR) + "/tests/traces/" + name);
