@@ -40,19 +40,18 @@
 // 32 on i386) for forked vmas and their children; nothing for a lazy vma
 // (its pointer sits in page->mapping, the marker in vma->anon_vma).
 //
-// Invariants (CheckInvariants), anon_vma_chain's (1)-(5) for chained vmas
+// Invariants (CheckInvariants), anon_vma_tree.h's (1)-(4) for chained vmas
 // (a borrowing child counts as an active vma of the anon_vma it borrows),
 // and:
 //  (6) a lazy vma has no avcs, carries the LAZY marker, and its node
 //      points back at it;
 //  (7) a node whose vma is gone (forwarded) belongs to a live mm.
-#include <algorithm>
 #include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
-#include "rmap/rmap.h"
+#include "rmap/anon_vma_tree.h"
 
 namespace rmaplab {
 namespace {
@@ -61,24 +60,6 @@ constexpr uint32_t PG_lazy = PG_rmap0;  // page->mapping names a LazyVma
 
 // The LAZY anon object every lazy vma carries (contract (4)'s marker).
 char lazy_marker = 0;
-
-struct AnonVma;
-
-struct Avc {
-  Vma* vma;
-  AnonVma* anon_vma;
-  size_t pos = 0;  // index in anon_vma->tree
-};
-
-struct AnonVma {
-  uint32_t handle = 0;
-  AnonVma* root = nullptr;
-  AnonVma* parent = nullptr;
-  int refcount = 1;
-  int num_children = 0;
-  int num_active_vmas = 0;
-  PositionList<Avc> tree;
-};
 
 // What a lazy page points at: its vma, and how to find it again by address
 // if the vma went or shrank (forwarding).
@@ -164,12 +145,11 @@ class AnonVmaLazy final : public ReverseMap {
   void Walk(Pfn, const Page& page, RmapOne rmap_one,
             WalkCost& cost) const override {
     if (page.Test(PG_lazy)) return WalkLazy(page, rmap_one, cost);
-    WalkAnonVma(page, rmap_one, cost);
+    tree_.Walk(page, rmap_one, cost);
   }
 
   uint64_t MetadataBytes(Layout layout) const override {
-    bool x64 = layout == Layout::kX86_64;
-    return anon_vmas_.live() * (x64 ? 96 : 48) + avcs_.live() * (x64 ? 64 : 32);
+    return tree_.MetadataBytes(layout);
   }
   Status CheckInvariants() const override;
 
@@ -190,12 +170,13 @@ class AnonVmaLazy final : public ReverseMap {
   void NeedOwn(Vma& vma);  // a borrowing child's deferred anon_vma_fork()
   void WalkLazy(const Page& page, RmapOne rmap_one, WalkCost& cost) const;
 
-  // --- anon_vma_chain (as anon_vma_chain.cc) ---
-  AnonVma* Alloc();
-  void Put(AnonVma* av);
-  void Link(Vma& vma, AnonVma* av);
+  // --- anon_vma_chain (anon_vma_tree.h) ---
+  void Link(Vma& vma, AnonVma* av) { tree_.Link(vma, av, StateOf(vma)->avcs); }
   void LinkAll(Vma& dst, Vma& src);  // anon_vma_clone() without reuse
-  void WalkAnonVma(const Page& page, RmapOne rmap_one, WalkCost& cost) const;
+  static const std::vector<Avc*>* ChainOf(const Vma& vma) {
+    const VmaState* s = vma.rmap.as<VmaState>();
+    return s ? &s->avcs : nullptr;
+  }
 
   // Lazy nodes: never reused, so a stale page->mapping finds nothing.
   HandleTable<LazyVma> lazy_{/*reuse=*/false};
@@ -203,8 +184,7 @@ class AnonVmaLazy final : public ReverseMap {
   // Pfns last seen lazy: the pages a split or upgrade repoints, found from
   // the PTEs (the design is never handed a pfn -> page lookup).
   std::unordered_map<Pfn, Page*> lazy_pages_;
-  HandleTable<AnonVma> anon_vmas_{/*reuse=*/true};
-  ObjectPool<Avc> avcs_;
+  AnonVmaTree tree_;
   ObjectPool<VmaState> states_;
 };
 
@@ -277,7 +257,7 @@ void AnonVmaLazy::Upgrade(Vma& vma) {
   AnonVma* av = static_cast<AnonVma*>(FindMergeableAnonVma(
       vma, vma.mm->Prev(vma), vma.mm->Next(vma), HasNoAncestors));
   if (!av) {
-    av = Alloc();
+    av = tree_.Alloc();
     av->num_children++;  // self-parent link of a new root
   }
   s->lazy = nullptr;
@@ -309,20 +289,16 @@ void AnonVmaLazy::NeedOwn(Vma& vma) {
   s->borrowed = false;
   for (Avc* avc : s->avcs) {  // anon_vma_fork()'s reuse rule
     AnonVma* av = avc->anon_vma;
-    if (av->num_children < 2 && av->num_active_vmas == 0) {
+    if (AnonVmaTree::ReusableAtFork(*av)) {
       vma.anon_vma = av;
       av->num_active_vmas++;
       return;
     }
   }
-  AnonVma* av = Alloc();
+  AnonVma* av = tree_.AllocChild(pav);
   av->num_active_vmas++;
-  av->root = pav->root;
-  av->parent = pav;
-  av->root->refcount++;
   vma.anon_vma = av;
   Link(vma, av);
-  pav->num_children++;
   counters().fork_work++;
   counters().lock_acquisitions++;
 }
@@ -344,20 +320,7 @@ void AnonVmaLazy::UnlinkAnonVmas(Vma& vma) {
       lazy_.Delete(n);
   } else {
     counters().lock_acquisitions++;
-    std::vector<AnonVma*> emptied;
-    for (auto it = s->avcs.rbegin(); it != s->avcs.rend(); ++it) {
-      Avc* avc = *it;
-      AnonVma* av = avc->anon_vma;
-      av->tree.Remove(avc);
-      if (av->tree.empty()) {
-        av->parent->num_children--;
-        emptied.push_back(av);
-      }
-      avcs_.Delete(avc);
-      counters().exit_work++;
-    }
-    if (vma.anon_vma) vma.anon_vma.as<AnonVma>()->num_active_vmas--;
-    for (AnonVma* av : emptied) Put(av);
+    counters().exit_work += tree_.Unlink(s->avcs, vma.anon_vma.as<AnonVma>());
   }
   states_.Delete(s);
   vma.rmap = nullptr;
@@ -391,27 +354,6 @@ void AnonVmaLazy::WalkLazy(const Page& page, RmapOne rmap_one,
 
 // --- anon_vma_chain ----------------------------------------------------------
 
-AnonVma* AnonVmaLazy::Alloc() {
-  AnonVma* av = anon_vmas_.New();
-  av->root = av;
-  av->parent = av;
-  return av;
-}
-
-// put_anon_vma() / __put_anon_vma().
-void AnonVmaLazy::Put(AnonVma* av) {
-  if (--av->refcount > 0) return;
-  AnonVma* root = av->root;
-  anon_vmas_.Delete(av);
-  if (root != av) Put(root);
-}
-
-void AnonVmaLazy::Link(Vma& vma, AnonVma* av) {
-  Avc* avc = avcs_.New(&vma, av);
-  av->tree.Add(avc);
-  StateOf(vma)->avcs.push_back(avc);
-}
-
 void AnonVmaLazy::LinkAll(Vma& dst, Vma& src) {
   StateOf(dst);
   for (Avc* pavc : src.rmap.as<VmaState>()->avcs) {
@@ -421,41 +363,11 @@ void AnonVmaLazy::LinkAll(Vma& dst, Vma& src) {
   counters().lock_acquisitions++;
 }
 
-void AnonVmaLazy::WalkAnonVma(const Page& page, RmapOne rmap_one,
-                              WalkCost& cost) const {
-  const AnonVma* av = anon_vmas_.Find(page.mapping);
-  if (!av) return;
-  cost.lock_acquisitions++;  // anon_vma_lock_read(root)
-  for (Avc* avc : av->tree)
-    if (auto addr = avc->vma->Address(page.index))
-      if (!rmap_one(*avc->vma, *addr)) return;
-}
-
 Status AnonVmaLazy::CheckInvariants() const {
   auto err = [](const std::string& m) {
     return Status::Error("anon_vma_lazy: " + m);
   };
-  std::unordered_map<const AnonVma*, int> active, children, descendants;
-  bool placed = true;
-  anon_vmas_.ForEach([&](const AnonVma& av) {
-    placed &= av.tree.Consistent([&](const Avc& avc) {
-      const VmaState* s = avc.vma->rmap.as<VmaState>();
-      if (avc.vma->anon_vma == &av) active[&av]++;
-      return avc.anon_vma == &av && s &&
-             std::find(s->avcs.begin(), s->avcs.end(), &avc) != s->avcs.end();
-    });
-    if (!av.tree.empty()) children[av.parent]++;
-    if (av.root != &av) descendants[av.root]++;
-  });
-  if (!placed) return err("avc not where its tree and chain say");
-  Status st;
-  anon_vmas_.ForEach([&](const AnonVma& av) {
-    int want =
-        (av.tree.empty() ? 0 : 1) + (av.root == &av ? descendants[&av] : 0);
-    if (st.ok() && (av.num_active_vmas != active[&av] ||
-                    av.num_children != children[&av] || av.refcount != want))
-      st = err("counts of anon_vma " + std::to_string(av.handle) + " disagree");
-  });
+  Status st = tree_.Check("anon_vma_lazy", ChainOf);
   if (!st.ok()) return st;
   lazy_.ForEach([&](const LazyVma& n) {
     if (!st.ok() || !n.vma) return;
