@@ -12,42 +12,17 @@
 // fork instead of allocating a new one (num_children / num_active_vmas,
 // Linux 5.x; the 2015 `degree` bound before it).
 //
-// Invariants (CheckInvariants):
-//  (1) avc->vma's chain holds avc and avc->anon_vma's tree holds avc;
-//  (2) vma->anon_vma, if set, is on vma's chain;
-//  (3) num_active_vmas == the number of vmas whose anon_vma is this one;
-//  (4) num_children == the number of live anon_vmas whose parent is this
-//      one with a non-empty tree (a root counts itself);
-//  (5) refcount == 1 while the tree is non-empty, plus one per live
-//      descendant for a root.
-#include <algorithm>
-#include <string>
-#include <unordered_map>
+// The anon_vmas, avcs, walk and counts are anon_vma_tree.h's (shared with
+// anon_vma_lazy.cc); this file holds the per-vma chain and the rules.
+//
+// Invariants (CheckInvariants): anon_vma_tree.h's (1)-(4), and
+//  (5) vma->anon_vma, if set, is on vma's chain.
 #include <vector>
 
-#include "rmap/rmap.h"
+#include "rmap/anon_vma_tree.h"
 
 namespace rmaplab {
 namespace {
-
-struct AnonVma;
-
-struct Avc {
-  Vma* vma;
-  AnonVma* anon_vma;
-  size_t pos = 0;  // index in anon_vma->tree
-};
-
-struct AnonVma {
-  uint32_t handle = 0;
-  AnonVma* root = nullptr;
-  AnonVma* parent = nullptr;
-  int refcount = 1;
-  int num_children = 0;
-  int num_active_vmas = 0;
-  PositionList<Avc> tree;  // rb_root: the avcs of every vma that may map
-                           // pages of this anon_vma
-};
 
 // vma->anon_vma_chain.
 struct Chain {
@@ -62,7 +37,7 @@ class AnonVmaChain final : public ReverseMap {
     if (vma.anon_vma) return;
     AnonVma* av = As(FindMergeableAnonVma(vma, prev, next, HasNoAncestors));
     if (!av) {
-      av = Alloc();
+      av = tree_.Alloc();
       av->num_children++;  // self-parent link of a new root
     }
     vma.anon_vma = av;
@@ -79,15 +54,10 @@ class AnonVmaChain final : public ReverseMap {
   void AnonVmaFork(Vma& child, Vma& parent) override {
     Clone(child, parent);
     if (child.anon_vma) return;  // reused an existing anon_vma
-    AnonVma* pav = As(parent.anon_vma.get());
-    AnonVma* av = Alloc();
+    AnonVma* av = tree_.AllocChild(parent.anon_vma.as<AnonVma>());
     av->num_active_vmas++;
-    av->root = pav->root;
-    av->parent = pav;
-    av->root->refcount++;  // get_anon_vma(root)
     child.anon_vma = av;
     Link(child, av);
-    pav->num_children++;
     counters().fork_work++;
     counters().lock_acquisitions++;
   }
@@ -99,23 +69,10 @@ class AnonVmaChain final : public ReverseMap {
       return;
     }
     counters().lock_acquisitions++;
-    std::vector<AnonVma*> emptied;
-    for (auto it = c->avcs.rbegin(); it != c->avcs.rend(); ++it) {
-      Avc* avc = *it;
-      AnonVma* av = avc->anon_vma;
-      av->tree.Remove(avc);
-      if (av->tree.empty()) {
-        av->parent->num_children--;
-        emptied.push_back(av);
-      }
-      avcs_.Delete(avc);
-      counters().exit_work++;
-    }
-    if (vma.anon_vma) vma.anon_vma.as<AnonVma>()->num_active_vmas--;
+    counters().exit_work += tree_.Unlink(c->avcs, vma.anon_vma.as<AnonVma>());
     vma.anon_vma = nullptr;
     chains_.Delete(c);
     vma.rmap = nullptr;
-    for (AnonVma* av : emptied) Put(av);
   }
 
   bool IsForkChild(const Vma& vma) const override {
@@ -142,19 +99,11 @@ class AnonVmaChain final : public ReverseMap {
 
   void Walk(Pfn, const Page& page, RmapOne rmap_one,
             WalkCost& cost) const override {
-    const AnonVma* av = anon_vmas_.Find(page.mapping);
-    if (!av) return;
-    cost.lock_acquisitions++;  // anon_vma_lock_read(root)
-    // anon_vma_interval_tree_foreach: only vmas whose pgoff range covers
-    // page->index come out of the tree.
-    for (Avc* avc : av->tree)
-      if (auto addr = avc->vma->Address(page.index))
-        if (!rmap_one(*avc->vma, *addr)) return;
+    tree_.Walk(page, rmap_one, cost);
   }
 
   uint64_t MetadataBytes(Layout layout) const override {
-    bool x64 = layout == Layout::kX86_64;
-    return anon_vmas_.live() * (x64 ? 96 : 48) + avcs_.live() * (x64 ? 64 : 32);
+    return tree_.MetadataBytes(layout);
   }
 
   Status CheckInvariants() const override;
@@ -162,27 +111,10 @@ class AnonVmaChain final : public ReverseMap {
  private:
   static AnonVma* As(void* p) { return static_cast<AnonVma*>(p); }
 
-  AnonVma* Alloc() {
-    AnonVma* av = anon_vmas_.New();
-    av->root = av;
-    av->parent = av;
-    return av;
-  }
-
-  // put_anon_vma() / __put_anon_vma().
-  void Put(AnonVma* av) {
-    if (--av->refcount > 0) return;
-    AnonVma* root = av->root;
-    anon_vmas_.Delete(av);
-    if (root != av) Put(root);
-  }
-
   void Link(Vma& vma, AnonVma* av) {
     Chain* c = vma.rmap.as<Chain>();
     if (!c) vma.rmap = c = chains_.New();
-    Avc* avc = avcs_.New(&vma, av);
-    av->tree.Add(avc);
-    c->avcs.push_back(avc);
+    tree_.Link(vma, av, c->avcs);
   }
 
   // anon_vma_clone(): link dst to every anon_vma on src's chain; a fork
@@ -194,8 +126,7 @@ class AnonVmaChain final : public ReverseMap {
     for (Avc* pavc : sc->avcs) {
       AnonVma* av = pavc->anon_vma;
       Link(dst, av);
-      if (!dst.anon_vma && src.anon_vma && av->num_children < 2 &&
-          av->num_active_vmas == 0)
+      if (!dst.anon_vma && src.anon_vma && AnonVmaTree::ReusableAtFork(*av))
         dst.anon_vma = av;
       counters().fork_work++;
     }
@@ -208,47 +139,17 @@ class AnonVmaChain final : public ReverseMap {
     const Chain* c = old.rmap.as<Chain>();
     return c && c->avcs.size() == 1;
   }
+  static const std::vector<Avc*>* ChainOf(const Vma& vma) {
+    const Chain* c = vma.rmap.as<Chain>();
+    return c ? &c->avcs : nullptr;
+  }
 
-  HandleTable<AnonVma> anon_vmas_{/*reuse=*/true};
-  ObjectPool<Avc> avcs_;
+  AnonVmaTree tree_;
   ObjectPool<Chain> chains_;
 };
 
 Status AnonVmaChain::CheckInvariants() const {
-  std::unordered_map<const AnonVma*, int> active, children, descendants;
-  Status st;
-  anon_vmas_.ForEach([&](const AnonVma& av) {
-    bool ok = av.tree.Consistent([&](const Avc& avc) {
-      const Chain* c = avc.vma->rmap.as<Chain>();
-      if (avc.vma->anon_vma == &av) active[&av]++;
-      return avc.anon_vma == &av && c &&
-             std::find(c->avcs.begin(), c->avcs.end(), &avc) != c->avcs.end();
-    });
-    if (!ok && st.ok())
-      st =
-          Status::Error("anon_vma_chain: avc not where its tree and chain say");
-    if (!av.tree.empty()) children[av.parent]++;
-    if (av.root != &av) descendants[av.root]++;
-  });
-  if (!st.ok()) return st;
-  anon_vmas_.ForEach([&](const AnonVma& av) {
-    if (!st.ok()) return;
-    int want =
-        (av.tree.empty() ? 0 : 1) + (av.root == &av ? descendants[&av] : 0);
-    if (av.num_active_vmas != active[&av])
-      st = Status::Error("anon_vma_chain: num_active_vmas " +
-                         std::to_string(av.num_active_vmas) + " != " +
-                         std::to_string(active[&av]) + " vmas using it");
-    else if (av.num_children != children[&av])
-      st = Status::Error("anon_vma_chain: num_children " +
-                         std::to_string(av.num_children) +
-                         " != " + std::to_string(children[&av]));
-    else if (av.refcount != want)
-      st = Status::Error("anon_vma_chain: refcount " +
-                         std::to_string(av.refcount) +
-                         " != " + std::to_string(want));
-  });
-  return st;
+  return tree_.Check("anon_vma_chain", ChainOf);
 }
 
 }  // namespace

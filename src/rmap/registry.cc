@@ -12,6 +12,9 @@ std::unique_ptr<ReverseMap> NewPteChain();
 std::unique_ptr<ReverseMap> NewAnonVma(bool direct);
 std::unique_ptr<ReverseMap> NewAnonMm(bool chains);
 std::unique_ptr<ReverseMap> NewAnonInode();
+std::unique_ptr<ReverseMap> NewCowContext();
+std::unique_ptr<ReverseMap> NewCowContextPoc();
+std::unique_ptr<ReverseMap> NewAnonVmaLazy();
 
 namespace {
 
@@ -37,8 +40,30 @@ std::vector<DesignInfo>& Registry() {
       {"anon_inode",
        "Rik van Riel's anon_memory inode: all anonymous memory is one object",
        NewAnonInode},
+      {"cow_context",
+       "Lorenzo Stoakes' 2026 COW context: one per mm in the fork tree, "
+       "remap ranges (complete)",
+       NewCowContext},
+      {"anon_vma_lazy",
+       "ANON_VMA_LAZY (2026): anon_vma_chain, no anon_vma until a vma is "
+       "first forked",
+       NewAnonVmaLazy},
   };
   return designs;
+}
+
+// Exhibits: a proposal's rules followed exactly where they are incomplete,
+// kept to replay their counterexamples (docs/designs/).  Made by name like
+// any design, but not in Designs(): every suite that runs "all designs"
+// must pass, and these do not.
+const std::vector<DesignInfo>& Exhibits() {
+  static const std::vector<DesignInfo> kExhibits = {
+      {"cow_context-poc",
+       "cow_context with the proof of concept's walk rules exactly (misses "
+       "mappings)",
+       NewCowContextPoc},
+  };
+  return kExhibits;
 }
 
 }  // namespace
@@ -49,17 +74,19 @@ Status RegisterDesign(DesignInfo info) {
   if (info.name.empty()) return Status::Error("RegisterDesign: empty name");
   if (!info.create)
     return Status::Error("RegisterDesign: " + info.name + " has no create");
-  for (const DesignInfo& d : Registry())
-    if (d.name == info.name)
-      return Status::Error("RegisterDesign: design " + info.name +
-                           " is already registered");
+  for (const auto* list : {&Designs(), &Exhibits()})
+    for (const DesignInfo& d : *list)
+      if (d.name == info.name)
+        return Status::Error("RegisterDesign: design " + info.name +
+                             " is already registered");
   Registry().push_back(std::move(info));
   return Status::Ok();
 }
 
 std::unique_ptr<ReverseMap> CreateDesign(std::string_view name) {
-  for (const DesignInfo& d : Designs())
-    if (d.name == name) return d.create();
+  for (const auto* list : {&Designs(), &Exhibits()})
+    for (const DesignInfo& d : *list)
+      if (d.name == name) return d.create();
   return nullptr;
 }
 
