@@ -30,7 +30,8 @@ std::unique_ptr<Kernel> NewKernel(const std::string& design) {
 
 void FillPages(Kernel& k, Mm& mm, int64_t n) {
   (void)k.Mmap(mm, kBase, n * kPageSize, kRW, false);
-  for (int64_t i = 0; i < n; ++i) (void)k.WritePage(mm, kBase + i * kPageSize, i + 1);
+  for (int64_t i = 0; i < n; ++i)
+    (void)k.WritePage(mm, kBase + i * kPageSize, i + 1);
 }
 
 void BM_FaultIn(benchmark::State& state, std::string design) {
@@ -42,15 +43,17 @@ void BM_FaultIn(benchmark::State& state, std::string design) {
     Mm& mm = *k->FindMm(1);
     (void)k->Mmap(mm, kBase, n * kPageSize, kRW, false);
     state.ResumeTiming();
-    for (int64_t i = 0; i < n; ++i) (void)k->WritePage(mm, kBase + i * kPageSize, i + 1);
+    for (int64_t i = 0; i < n; ++i)
+      (void)k->WritePage(mm, kBase + i * kPageSize, i + 1);
     state.PauseTiming();
-    bytes_per_page =
-        double(k->frame_count() * sizeof(Page) + mm.pt.bytes() + k->lru().bytes()) / n;
+    bytes_per_page = double(k->frame_count() * sizeof(Page) + mm.pt.bytes() +
+                            k->lru().bytes()) /
+                     n;
     k.reset();
     state.ResumeTiming();
   }
-  state.counters["faults_per_s"] =
-      benchmark::Counter(double(n) * state.iterations(), benchmark::Counter::kIsRate);
+  state.counters["faults_per_s"] = benchmark::Counter(
+      double(n) * state.iterations(), benchmark::Counter::kIsRate);
   state.counters["host_bytes_per_page"] = bytes_per_page;
 }
 
@@ -74,19 +77,21 @@ void BM_MprotectStorm(benchmark::State& state, std::string design) {
   FillPages(*k, mm, 2 * n);
   for (auto _ : state) {
     for (int64_t i = 0; i < n; ++i)
-      (void)k->Mprotect(mm, kBase + (2 * i + 1) * kPageSize, kPageSize, kProtRead);
+      (void)k->Mprotect(mm, kBase + (2 * i + 1) * kPageSize, kPageSize,
+                        kProtRead);
     for (int64_t i = 0; i < n; ++i)
       (void)k->Mprotect(mm, kBase + (2 * i + 1) * kPageSize, kPageSize, kRW);
   }
-  state.counters["mprotects_per_s"] =
-      benchmark::Counter(2.0 * n * state.iterations(), benchmark::Counter::kIsRate);
+  state.counters["mprotects_per_s"] = benchmark::Counter(
+      2.0 * n * state.iterations(), benchmark::Counter::kIsRate);
 }
 
 void BM_RmapWalk(benchmark::State& state, std::string design) {
   int64_t procs = state.range(0);
   auto k = NewKernel(design);
   FillPages(*k, *k->FindMm(1), 1);
-  for (int64_t p = 2; p <= procs; ++p) (void)k->Fork(*k->FindMm(1), uint32_t(p));
+  for (int64_t p = 2; p <= procs; ++p)
+    (void)k->Fork(*k->FindMm(1), uint32_t(p));
   Pfn pfn = k->FindMm(1)->pt.Get(kBase).pfn();
   int64_t found = 0;
   for (auto _ : state) {
@@ -102,15 +107,22 @@ void BM_RmapWalk(benchmark::State& state, std::string design) {
 
 void RegisterAll() {
   for (const DesignInfo& d : Designs()) {
-    benchmark::RegisterBenchmark(("BM_FaultIn/" + d.name).c_str(), BM_FaultIn, d.name)
-        ->Arg(1 << 20)->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(("BM_FaultIn/" + d.name).c_str(), BM_FaultIn,
+                                 d.name)
+        ->Arg(1 << 20)
+        ->Unit(benchmark::kMillisecond);
     benchmark::RegisterBenchmark(("BM_Fork/" + d.name).c_str(), BM_Fork, d.name)
-        ->Arg(1 << 20)->Unit(benchmark::kMillisecond);
+        ->Arg(1 << 20)
+        ->Unit(benchmark::kMillisecond);
     benchmark::RegisterBenchmark(("BM_MprotectStorm/" + d.name).c_str(),
                                  BM_MprotectStorm, d.name)
-        ->Arg(1 << 12)->Unit(benchmark::kMillisecond);
-    benchmark::RegisterBenchmark(("BM_RmapWalk/" + d.name).c_str(), BM_RmapWalk, d.name)
-        ->Arg(16)->Arg(1024)->Unit(benchmark::kMicrosecond);
+        ->Arg(1 << 12)
+        ->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(("BM_RmapWalk/" + d.name).c_str(), BM_RmapWalk,
+                                 d.name)
+        ->Arg(16)
+        ->Arg(1024)
+        ->Unit(benchmark::kMicrosecond);
   }
 }
 

@@ -59,20 +59,31 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (op.line <= last || static_cast<size_t>(op.line) > lines)
       Fail("bad line", std::to_string(op.line));
     last = op.line;
-    if (IsSystem(op.kind) != (op.pid == 0)) Fail("bad actor", std::to_string(op.pid));
+    if (IsSystem(op.kind) != (op.pid == 0))
+      Fail("bad actor", std::to_string(op.pid));
     switch (op.kind) {
-      case OpKind::kMmap: case OpKind::kMunmap: case OpKind::kMprotect:
-      case OpKind::kMadvise: case OpKind::kRead: case OpKind::kWrite:
-      case OpKind::kExpect: case OpKind::kPin: case OpKind::kDmaWrite:
-      case OpKind::kUnpin: case OpKind::kMigrate: case OpKind::kPagemap:
+      case OpKind::kMmap:
+      case OpKind::kMunmap:
+      case OpKind::kMprotect:
+      case OpKind::kMadvise:
+      case OpKind::kRead:
+      case OpKind::kWrite:
+      case OpKind::kExpect:
+      case OpKind::kPin:
+      case OpKind::kDmaWrite:
+      case OpKind::kUnpin:
+      case OpKind::kMigrate:
+      case OpKind::kPagemap:
         CheckRange(op.addr, op.len, "range");
         break;
       case OpKind::kMremap:
         CheckRange(op.addr, op.len, "mremap old range");
         // Growing in place past the user range is ENOMEM at run time, not
         // a parse error: only a moved range must fit.
-        if (op.new_len == 0 || op.new_len % kPageSize) Fail("mremap", "bad new length");
-        if (op.has_new_addr) CheckRange(op.new_addr, op.new_len, "mremap target");
+        if (op.new_len == 0 || op.new_len % kPageSize)
+          Fail("mremap", "bad new length");
+        if (op.has_new_addr)
+          CheckRange(op.new_addr, op.new_len, "mremap target");
         break;
       default:
         break;

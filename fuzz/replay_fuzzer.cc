@@ -57,10 +57,19 @@ Op Decode(const uint8_t* b, int line) {
   op.len = (1 + b[3] % 8) * kPageSize;
   uint8_t x = b[4], y = b[5];
   switch (b[0] % 17) {
-    case 0: case 1:
-      op.kind = OpKind::kMmap; op.prot = Prot(x); op.shared = (x >> 3) % 4 == 0; break;
-    case 2: op.kind = OpKind::kMunmap; break;
-    case 3: op.kind = OpKind::kMprotect; op.prot = Prot(x); break;
+    case 0:
+    case 1:
+      op.kind = OpKind::kMmap;
+      op.prot = Prot(x);
+      op.shared = (x >> 3) % 4 == 0;
+      break;
+    case 2:
+      op.kind = OpKind::kMunmap;
+      break;
+    case 3:
+      op.kind = OpKind::kMprotect;
+      op.prot = Prot(x);
+      break;
     case 4:
       op.kind = OpKind::kMremap;
       op.new_len = (1 + y % 8) * kPageSize;
@@ -71,17 +80,45 @@ Op Decode(const uint8_t* b, int line) {
       op.kind = OpKind::kMadvise;
       op.advice = static_cast<Advice>(x % 9);
       break;
-    case 6: op.kind = OpKind::kRead; break;
-    case 7: case 8:
-      op.kind = OpKind::kWrite; op.has_value = x & 1; op.value = x >> 1; break;
-    case 9: op.kind = OpKind::kExpect; op.has_value = true; op.value = x % 4; break;
-    case 10: op.kind = OpKind::kFork; op.child = 1 + x % 8; break;
-    case 11: op.kind = OpKind::kExit; break;
-    case 12: op.kind = OpKind::kPin; break;
-    case 13: op.kind = OpKind::kDmaWrite; op.has_value = true; op.value = x; break;
-    case 14: op.kind = OpKind::kUnpin; break;
-    case 15: op.kind = OpKind::kPagemap; break;
-    default: op.kind = OpKind::kStats; op.pid = 0; break;
+    case 6:
+      op.kind = OpKind::kRead;
+      break;
+    case 7:
+    case 8:
+      op.kind = OpKind::kWrite;
+      op.has_value = x & 1;
+      op.value = x >> 1;
+      break;
+    case 9:
+      op.kind = OpKind::kExpect;
+      op.has_value = true;
+      op.value = x % 4;
+      break;
+    case 10:
+      op.kind = OpKind::kFork;
+      op.child = 1 + x % 8;
+      break;
+    case 11:
+      op.kind = OpKind::kExit;
+      break;
+    case 12:
+      op.kind = OpKind::kPin;
+      break;
+    case 13:
+      op.kind = OpKind::kDmaWrite;
+      op.has_value = true;
+      op.value = x;
+      break;
+    case 14:
+      op.kind = OpKind::kUnpin;
+      break;
+    case 15:
+      op.kind = OpKind::kPagemap;
+      break;
+    default:
+      op.kind = OpKind::kStats;
+      op.pid = 0;
+      break;
   }
   return op;
 }
@@ -141,8 +178,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     sink.str("");
     Status s = sim.value()->Check();
     if (!s.ok()) {
-      std::fprintf(stderr, "replay_fuzzer: check failed after line %d (%s): %s\n",
-                   line, Text(op).c_str(), s.message().c_str());
+      std::fprintf(stderr,
+                   "replay_fuzzer: check failed after line %d (%s): %s\n", line,
+                   Text(op).c_str(), s.message().c_str());
       std::abort();
     }
   }

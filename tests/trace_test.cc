@@ -1,8 +1,8 @@
 // trace_test.cc: the parser accepts the spec's language and rejects
 // malformed lines with FILE:LINE:COLUMN messages.
-#include <gtest/gtest.h>
-
 #include "rmaplab/trace.h"
+
+#include <gtest/gtest.h>
 
 namespace rmaplab {
 namespace {
@@ -67,22 +67,29 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"1 mmap 0x100000000 100 rw", "bad.trace:1:20: length"},
         BadCase{"1 mmap 0x100000000 4K rwz", "bad.trace:1:23: bad protection"},
         BadCase{"1 frobnicate", "bad.trace:1:3: unknown op"},
-        BadCase{"\n\n0 exit", "bad.trace:3:1: an actor (a pid or '*') '0' is outside"},
+        BadCase{"\n\n0 exit",
+                "bad.trace:3:1: an actor (a pid or '*') '0' is outside"},
         BadCase{"* mmap 0x100000000 4K rw", "bad.trace:1:1: op 'mmap' needs"},
         BadCase{"1 stats", "bad.trace:1:1: op 'stats' is system-wide"},
         BadCase{"1 expect 0x100000000", "bad.trace:1:21: missing =VALUE"},
-        BadCase{"1 write 0x100000000 4K =zz", "bad.trace:1:25: expected a value"},
-        BadCase{"1 mmap 0x1000 4K rw", "bad.trace:1:8: address '0x1000' is outside"},
-        BadCase{"1 mmap 0x7fffffffe000 8K rw", "bad.trace:1:8: range ends beyond"},
+        BadCase{"1 write 0x100000000 4K =zz",
+                "bad.trace:1:25: expected a value"},
+        BadCase{"1 mmap 0x1000 4K rw",
+                "bad.trace:1:8: address '0x1000' is outside"},
+        BadCase{"1 mmap 0x7fffffffe000 8K rw",
+                "bad.trace:1:8: range ends beyond"},
         BadCase{"1 exit now", "bad.trace:1:8: unexpected argument"},
         BadCase{"1 fork 0", "bad.trace:1:8: a child pid"},
-        BadCase{"1 madvise 0x100000000 4K sleep", "bad.trace:1:26: unknown advice"},
-        BadCase{"1 read 0x100000000 99999999999999999999", "bad.trace:1:20: a length"},
+        BadCase{"1 madvise 0x100000000 4K sleep",
+                "bad.trace:1:26: unknown advice"},
+        BadCase{"1 read 0x100000000 99999999999999999999",
+                "bad.trace:1:20: a length"},
         BadCase{"1", "bad.trace:1:2: missing op"},
         BadCase{"* thp 8K always", "bad.trace:1:7: folio size '8K' is not"},
         BadCase{"* thp 4M always", "bad.trace:1:7: folio size '4M' is not"},
         BadCase{"* thp 48K always", "bad.trace:1:7: folio size '48K' is not"},
-        BadCase{"* thp 2M inherit", "bad.trace:1:10: 'inherit' is not a policy for 2M"},
+        BadCase{"* thp 2M inherit",
+                "bad.trace:1:10: 'inherit' is not a policy for 2M"},
         BadCase{"* thp 64K sometimes", "bad.trace:1:11: unknown THP policy"},
         BadCase{"* thp 64K", "bad.trace:1:10: missing MODE"},
         BadCase{"1 thp 64K always", "bad.trace:1:1: op 'thp' is system-wide"}));
@@ -117,13 +124,16 @@ TEST(ParseTrace, ParsesTheThpOpAndAdvice) {
 
 TEST(DefaultWriteValue, MatchesSpecFormula) {
   // Computed by hand from the spec's formula for L=1, P=1, A=0x100000000.
-  uint64_t z = 1 * 0x9E3779B97F4A7C15ULL + 1 * 0xBF58476D1CE4E5B9ULL + 0x100000ULL;
+  uint64_t z =
+      1 * 0x9E3779B97F4A7C15ULL + 1 * 0xBF58476D1CE4E5B9ULL + 0x100000ULL;
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
   z = z ^ (z >> 31);
   EXPECT_EQ(DefaultWriteValue(1, 1, 0x100000000), z);
-  EXPECT_NE(DefaultWriteValue(1, 1, 0x100000000), DefaultWriteValue(2, 1, 0x100000000));
-  EXPECT_NE(DefaultWriteValue(1, 1, 0x100000000), DefaultWriteValue(1, 2, 0x100000000));
+  EXPECT_NE(DefaultWriteValue(1, 1, 0x100000000),
+            DefaultWriteValue(2, 1, 0x100000000));
+  EXPECT_NE(DefaultWriteValue(1, 1, 0x100000000),
+            DefaultWriteValue(1, 2, 0x100000000));
 }
 
 }  // namespace

@@ -49,8 +49,7 @@ Run SetupDiff(CLI::App& app, Io io);
 
 // A subcommand that parses its own arguments: `fn` gets every argument
 // after the command name, --help included.
-Run SetupRaw(CLI::App& app, const std::string& name,
-             const std::string& summary,
+Run SetupRaw(CLI::App& app, const std::string& name, const std::string& summary,
              std::function<int(const std::vector<std::string>&)> fn);
 
 // `--NAME SIZE` ("64M", "0x1000"; "0" too where `allow_zero`), stored in
@@ -85,8 +84,8 @@ inline int NativeCommand(const std::vector<std::string>& args,
                          std::ostream& out, std::ostream& err) {
   return RunCommand("native", args, out, err);
 }
-inline int DiffCommand(const std::vector<std::string>& args,
-                       std::ostream& out, std::ostream& err) {
+inline int DiffCommand(const std::vector<std::string>& args, std::ostream& out,
+                       std::ostream& err) {
   return RunCommand("diff", args, out, err);
 }
 inline int GenCommand(const std::vector<std::string>& args, std::ostream& out,

@@ -270,8 +270,8 @@ bool MergeDocuments(const std::vector<json>& docs, json* merged,
         out["groups"].push_back(g);
     for (const json& r : d["runs"]) out["runs"].push_back(r);
     if (d.contains("command"))
-      out["command"] = out["command"].get<std::string>() + "\n  of: " +
-                       d["command"].get<std::string>();
+      out["command"] = out["command"].get<std::string>() +
+                       "\n  of: " + d["command"].get<std::string>();
   }
   *merged = std::move(out);
   return true;

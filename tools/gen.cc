@@ -1,9 +1,10 @@
 // gen.cc: `rmaplab gen`: the command line over GenerateTrace
 // (rmaplab/gen.h).
+#include "rmaplab/gen.h"
+
 #include <memory>
 
 #include "cli.h"
-#include "rmaplab/gen.h"
 
 namespace rmaplab::cli {
 namespace {

@@ -1,9 +1,10 @@
 // native.cc: `rmaplab native` and `rmaplab diff`: the command line over the
 // native replayer (src/native/native.h).
+#include "native/native.h"
+
 #include <memory>
 
 #include "cli.h"
-#include "native/native.h"
 
 namespace rmaplab::cli {
 namespace {

@@ -121,8 +121,7 @@ Run SetupReplay(CLI::App& app, Io io) {
 }
 
 Run SetupDesigns(CLI::App& app, Io io) {
-  CLI::App* sub =
-      app.add_subcommand("designs", "list the reverse-map designs");
+  CLI::App* sub = app.add_subcommand("designs", "list the reverse-map designs");
   sub->footer("Prints one design a line: NAME  summary.");
   return [io] {
     for (const std::string& n : DesignNames())

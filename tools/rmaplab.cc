@@ -55,17 +55,17 @@ Run SetupRecordRaw(CLI::App& app, Io io) {
 
 // Every subcommand, in --help order.
 constexpr Setup kCommands[] = {
-    SetupReplay,      // tools/replay.cc
-    SetupDesigns,     // tools/replay.cc
+    SetupReplay,        // tools/replay.cc
+    SetupDesigns,       // tools/replay.cc
     SetupCompareRaw,    // tools/compare.cc, through SetupRaw
     SetupScenariosRaw,  // tools/scenario_command.cc
     SetupScenarioRaw,   // tools/scenario_command.cc
     SetupReportRaw,     // tools/report_command.cc
     SetupSweepRaw,      // tools/report_command.cc
-    SetupGen,         // tools/gen.cc
-    SetupNative,      // tools/native.cc
-    SetupDiff,        // tools/native.cc
-    SetupRecordRaw,   // tools/record.cc
+    SetupGen,           // tools/gen.cc
+    SetupNative,        // tools/native.cc
+    SetupDiff,          // tools/native.cc
+    SetupRecordRaw,     // tools/record.cc
 };
 
 constexpr char kFooter[] =
@@ -81,15 +81,14 @@ std::string Who(const CLI::App& app) {
 // Reports a usage error (invariant 2).
 int UsageError(const CLI::App& app, const std::string& what, Io io) {
   std::string who = Who(app);
-  *io.err << fmt::format("{}: {}\nRun '{} --help' for more information.\n",
-                         who, what, who);
+  *io.err << fmt::format("{}: {}\nRun '{} --help' for more information.\n", who,
+                         what, who);
   return 2;
 }
 
 }  // namespace
 
-Run SetupRaw(CLI::App& app, const std::string& name,
-             const std::string& summary,
+Run SetupRaw(CLI::App& app, const std::string& name, const std::string& summary,
              std::function<int(const std::vector<std::string>&)> fn) {
   CLI::App* sub = app.add_subcommand(name, summary);
   sub->prefix_command();
@@ -124,7 +123,8 @@ void AddKsmOptions(CLI::App& app, uint32_t* max_page_sharing,
               n = std::stoul(v);
             } catch (const std::exception&) {
             }
-            return n >= 2 && n <= (1u << 30) ? "" : "needs a number, at least 2";
+            return n >= 2 && n <= (1u << 30) ? ""
+                                             : "needs a number, at least 2";
           },
           "N>=2"))
       ->capture_default_str();
@@ -162,8 +162,7 @@ int Main(const std::vector<std::string>& args, Io io) {
     try {
       return runs[i]();
     } catch (const std::exception& e) {
-      *io.err << fmt::format("rmaplab {}: {}\n", subs[i]->get_name(),
-                             e.what());
+      *io.err << fmt::format("rmaplab {}: {}\n", subs[i]->get_name(), e.what());
       return 2;
     }
   }

@@ -31,8 +31,8 @@ namespace rmaplab {
 
 struct GenOptions {
   uint64_t seed = 1;
-  int ops = 60;    // ops before the final dumps
-  int procs = 4;   // at most this many live processes at once
+  int ops = 60;   // ops before the final dumps
+  int procs = 4;  // at most this many live processes at once
   // One of GenProfiles(): default, fork, vma, pins, swap, all, ksm.  Only
   // `swap` (pageout, cold, swapoff, migrate), `all` (also reclaim, ksm,
   // mergeable) and `ksm` (ksm, reclaim, swapoff, pageout, mergeable, with

@@ -22,13 +22,13 @@
 namespace rmaplab {
 
 struct Stats {
-  uint64_t pages_resident = 0;   // frames in use
-  uint64_t pages_swapped = 0;    // pages only on swap (not in swap cache)
+  uint64_t pages_resident = 0;  // frames in use
+  uint64_t pages_swapped = 0;   // pages only on swap (not in swap cache)
   uint64_t swap_slots_used = 0;
   uint64_t vmas = 0;
   uint64_t processes = 0;
-  uint64_t rmap_bytes = 0;       // design metadata, x86-64 layout
-  uint64_t rmap_bytes_i386 = 0;  // design metadata, i386 layout
+  uint64_t rmap_bytes = 0;              // design metadata, x86-64 layout
+  uint64_t rmap_bytes_i386 = 0;         // design metadata, i386 layout
   uint64_t page_struct_bytes_i386 = 0;  // struct page under the design
   uint64_t rmap_walks = 0;
   uint64_t rmap_walk_steps = 0;
@@ -84,7 +84,8 @@ struct StatField {
   std::optional<uint64_t> Stats::*optional = nullptr;
 };
 
-#define RMAPLAB_STAT(f) StatField{#f, &Stats::f, nullptr}
+#define RMAPLAB_STAT(f) \
+  StatField { #f, &Stats::f, nullptr }
 inline constexpr StatField kStatFields[] = {
     RMAPLAB_STAT(pages_resident),
     RMAPLAB_STAT(pages_swapped),

@@ -15,19 +15,11 @@
 namespace rmaplab {
 
 // The errno names an op can fail with; kExpect is the spec's `EXPECT`.
-enum class [[nodiscard]] Errno {
-  kOk = 0,
-  kEPERM,
-  kESRCH,
-  kENOMEM,
-  kEFAULT,
-  kEBUSY,
-  kEEXIST,
-  kEINVAL,
-  kEAGAIN,
-  kENODEV,
-  kENOSYS,  // the op is not supported (yet) by this model or design
-  kExpect,  // an `expect` found another value
+enum class [[nodiscard]] Errno{
+    kOk = 0, kEPERM,  kESRCH,  kENOMEM, kEFAULT,
+    kEBUSY,  kEEXIST, kEINVAL, kEAGAIN, kENODEV,
+    kENOSYS,  // the op is not supported (yet) by this model or design
+    kExpect,  // an `expect` found another value
 };
 
 // "EEXIST", "ENOMEM", ..., "EXPECT".
@@ -52,7 +44,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}       // NOLINT: implicit by design
   Result(Status error) : v_(std::move(error)) {}  // NOLINT
 
   bool ok() const { return std::holds_alternative<T>(v_); }

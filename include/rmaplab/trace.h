@@ -86,20 +86,21 @@ struct Op {
   int line = 0;      // 1-based line in the trace file
   uint32_t pid = 0;  // 0 for a system op (`*`)
   uint64_t addr = 0;
-  uint64_t len = 0;  // mremap: OLDLEN
+  uint64_t len = 0;       // mremap: OLDLEN
   uint64_t new_len = 0;   // mremap: NEWLEN
   uint64_t new_addr = 0;  // mremap: NEWADDR when `has_new_addr`
   bool has_new_addr = false;
   int prot = 0;         // mmap, mprotect
   bool shared = false;  // mmap
   Advice advice = Advice::kDontneed;
-  bool has_value = false;  // write: `=VALUE` given (always for expect, dmawrite)
+  bool has_value =
+      false;  // write: `=VALUE` given (always for expect, dmawrite)
   uint64_t value = 0;
-  uint32_t child = 0;    // fork
-  int node = 0;          // migrate
-  uint64_t pages = 0;    // ksm, reclaim
-  bool ksm_full = false; // `* ksm full`
-  int thp_order = 0;     // thp: log2(SIZE / 4 KiB), kThpMinOrder..kPmdOrder
+  uint32_t child = 0;     // fork
+  int node = 0;           // migrate
+  uint64_t pages = 0;     // ksm, reclaim
+  bool ksm_full = false;  // `* ksm full`
+  int thp_order = 0;      // thp: log2(SIZE / 4 KiB), kThpMinOrder..kPmdOrder
   ThpMode thp_mode = ThpMode::kNever;  // thp
 };
 

@@ -105,8 +105,8 @@ Errno Kernel::UnpinPages(Mm& mm, uint64_t addr, uint64_t len) {
   std::vector<size_t> found;
   for (uint64_t a = addr; a < addr + len; a += kPageSize) {
     auto it = std::find_if(mm.pins.begin(), mm.pins.end(), [&](const Pin& p) {
-      return p.addr == a &&
-             std::find(found.begin(), found.end(), &p - mm.pins.data()) == found.end();
+      return p.addr == a && std::find(found.begin(), found.end(),
+                                      &p - mm.pins.data()) == found.end();
     });
     if (it == mm.pins.end()) return Errno::kEINVAL;  // not pinned here
     found.push_back(it - mm.pins.begin());

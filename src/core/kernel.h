@@ -41,29 +41,29 @@ namespace rmaplab {
 // in RmapStats).
 struct KernelStats {
   uint64_t page_faults = 0;
-  uint64_t cow_copies = 0;     // pages copied by a COW write fault
-  uint64_t cow_reuses = 0;     // COW faults that reused the page in place
-  uint64_t zero_page_maps = 0; // read faults answered with the zero page
-  uint64_t fork_copies = 0;    // pinned pages copied eagerly at fork
-  uint64_t fork_ptes = 0;      // PTEs copied at fork
+  uint64_t cow_copies = 0;      // pages copied by a COW write fault
+  uint64_t cow_reuses = 0;      // COW faults that reused the page in place
+  uint64_t zero_page_maps = 0;  // read faults answered with the zero page
+  uint64_t fork_copies = 0;     // pinned pages copied eagerly at fork
+  uint64_t fork_ptes = 0;       // PTEs copied at fork
   uint64_t forks = 0;
   uint64_t exits = 0;
   uint64_t rmap_walks = 0;
   uint64_t rmap_walk_steps = 0;
-  uint64_t wasted_pages = 0;   // pages copied only to keep the rmap tractable
+  uint64_t wasted_pages = 0;  // pages copied only to keep the rmap tractable
   uint64_t vma_merges = 0;
   uint64_t vma_splits = 0;
-  uint64_t pswpin = 0;          // pages read from swap
-  uint64_t pswpout = 0;         // pages written to swap
-  uint64_t pgscan = 0;          // pages reclaim looked at
-  uint64_t pgsteal = 0;         // pages reclaim freed
-  uint64_t pgactivate = 0;      // pages reclaim moved to the active list
-  uint64_t reclaim_walks = 0;   // rmap walks done by reclaim
-  uint64_t reclaim_steps = 0;   // their steps
-  uint64_t swapoff_ptes = 0;    // swap PTEs swapoff found by scanning page tables
-  uint64_t swapoff_pte_slots = 0;  // PTE slots that scan read to find them
+  uint64_t pswpin = 0;         // pages read from swap
+  uint64_t pswpout = 0;        // pages written to swap
+  uint64_t pgscan = 0;         // pages reclaim looked at
+  uint64_t pgsteal = 0;        // pages reclaim freed
+  uint64_t pgactivate = 0;     // pages reclaim moved to the active list
+  uint64_t reclaim_walks = 0;  // rmap walks done by reclaim
+  uint64_t reclaim_steps = 0;  // their steps
+  uint64_t swapoff_ptes = 0;  // swap PTEs swapoff found by scanning page tables
+  uint64_t swapoff_pte_slots = 0;      // PTE slots that scan read to find them
   int64_t swapoff_object_visits = -1;  // the anon-inode alternative (-1: n/a)
-  uint64_t swapoff_pages = 0;   // pages swapoff brought back
+  uint64_t swapoff_pages = 0;          // pages swapoff brought back
   uint64_t oom_kills = 0;
   uint64_t pgmigrate_success = 0;
   uint64_t pgmigrate_fail = 0;  // pinned or otherwise held pages
@@ -82,7 +82,9 @@ class Kernel {
 
   // --- processes ---
   Mm* FindMm(uint32_t pid);
-  const std::map<uint32_t, std::unique_ptr<Mm>>& processes() const { return procs_; }
+  const std::map<uint32_t, std::unique_ptr<Mm>>& processes() const {
+    return procs_;
+  }
   Errno Fork(Mm& parent, uint32_t child_pid);
   void Exit(Mm& mm);
   // execve(2)'s exec_mmap(): the old mm is torn down as at exit and the pid
@@ -153,7 +155,8 @@ class Kernel {
   Pfn frame_count() const { return frames_; }  // pfns in [0, frame_count())
   const Page& page(Pfn pfn) const { return Frame(pfn); }
   uint64_t free_frames() const { return free_.size(); }
-  const std::unordered_map<uint32_t, std::unique_ptr<ShmemObject>>& shmem() const {
+  const std::unordered_map<uint32_t, std::unique_ptr<ShmemObject>>& shmem()
+      const {
     return shmem_;
   }
   ReverseMap& rmap() { return *rmap_; }
@@ -176,7 +179,8 @@ class Kernel {
   Pfn AllocPage();
   // A new anonymous page at (vma, addr): exclusive, on the LRU, in the rmap,
   // mapcount 1.  The caller installs the PTE.
-  Errno NewAnonPage(Mm& mm, Vma& vma, uint64_t addr, uint64_t content, Pfn* out);
+  Errno NewAnonPage(Mm& mm, Vma& vma, uint64_t addr, uint64_t content,
+                    Pfn* out);
   // anon_vma_prepare(): the vma gets its anonymous object before its first
   // anonymous page.
   void AnonVmaPrepare(Mm& mm, Vma& vma) {
@@ -195,7 +199,7 @@ class Kernel {
   // struct vma_merge_struct.
   struct MergeArgs {
     Vma* prev = nullptr;
-    Vma* middle = nullptr;       // the vma being modified (existing range)
+    Vma* middle = nullptr;  // the vma being modified (existing range)
     Vma* next = nullptr;
     Vma* copied_from = nullptr;  // mremap's source vma
     uint64_t start = 0, end = 0, pgoff = 0;
@@ -223,8 +227,8 @@ class Kernel {
                      uint64_t end, Advice advice);
 
   // ksm.cc: KSM (mm/ksm.c)
-  Errno KsmMadvise(Mm& mm, Vma& vma, uint64_t start, uint64_t end, Advice advice,
-                   uint32_t* flags);
+  Errno KsmMadvise(Mm& mm, Vma& vma, uint64_t start, uint64_t end,
+                   Advice advice, uint32_t* flags);
   Errno UnmergeKsmPages(Mm& mm, Vma& vma, uint64_t start, uint64_t end);
   Errno BreakKsm(Mm& mm, Vma& vma, uint64_t addr);
   Vma* FindMergeableVma(Mm* mm, uint64_t addr) const;
@@ -246,7 +250,8 @@ class Kernel {
   void FolioAddAnonRmapPte(Pfn pfn, Page& page, Vma& vma, uint64_t addr);
   void FolioDupAnonRmapPte(Pfn pfn, Page& page, Vma& vma, uint64_t addr);
   void FolioRemoveRmapPte(Pfn pfn, Page& page, Vma& vma, uint64_t addr);
-  void KsmMovePte(Page& page, Vma& from, uint64_t old_addr, Vma& to, uint64_t new_addr);
+  void KsmMovePte(Page& page, Vma& from, uint64_t old_addr, Vma& to,
+                  uint64_t new_addr);
   // ksm_might_need_to_copy() for swap-in of `slot` through page `pfn`.
   bool KsmNeedsCopy(uint64_t slot, Pfn pfn) const;
   Result<Pfn> KsmCopySwapPage(Mm& mm, Vma& vma, uint64_t addr, Pfn cached);
@@ -271,11 +276,11 @@ class Kernel {
   Errno SwapIn(Mm& mm, Vma& vma, uint64_t addr, bool write, Pte& pte);
 
   // swapfile.cc: swap slots and the swap cache
-  void SwapFree(uint64_t slot);           // one reference gone
-  void FreeSwapAndCache(uint64_t slot);   // a zapped swap PTE
-  bool AddToSwapCache(Pfn pfn);           // add_to_swap()
-  void DeleteFromSwapCache(Pfn pfn);      // drops the cache reference
-  bool FolioFreeSwap(Pfn pfn);            // folio_free_swap()
+  void SwapFree(uint64_t slot);          // one reference gone
+  void FreeSwapAndCache(uint64_t slot);  // a zapped swap PTE
+  bool AddToSwapCache(Pfn pfn);          // add_to_swap()
+  void DeleteFromSwapCache(Pfn pfn);     // drops the cache reference
+  bool FolioFreeSwap(Pfn pfn);           // folio_free_swap()
   Result<Pfn> ReadSwapPage(uint64_t slot, bool* fresh);
   void UnuseShmem(ShmemObject& obj);
 
@@ -298,7 +303,8 @@ class Kernel {
   int PageReferenced(Pfn pfn);
   bool TryToUnmap(Pfn pfn, uint64_t slot);
   void ShrinkActiveList(uint64_t nr);
-  Errno MadvisePageout(Mm& mm, Vma& vma, uint64_t start, uint64_t end, bool pageout);
+  Errno MadvisePageout(Mm& mm, Vma& vma, uint64_t start, uint64_t end,
+                       bool pageout);
   // mremap.cc
   Errno MremapMoveOnly(Mm& mm, uint64_t addr, uint64_t len, uint64_t new_addr);
   Errno MremapTo(Mm& mm, uint64_t addr, uint64_t old_len, uint64_t new_len,
@@ -330,9 +336,10 @@ class Kernel {
   std::vector<std::unique_ptr<Page[]>> chunks_;  // frame 0 is the zero page
   Pfn frames_ = 0;
   std::vector<Pfn> free_;
-  uint64_t resident_ = 0;    // allocated frames
+  uint64_t resident_ = 0;  // allocated frames
   SwapArea swap_;
-  bool swapoff_running_ = false;  // no new slots while swapoff empties the device
+  bool swapoff_running_ =
+      false;  // no new slots while swapoff empties the device
   Lru lru_;
   std::map<uint32_t, std::unique_ptr<Mm>> procs_;
   std::unordered_map<uint32_t, std::unique_ptr<ShmemObject>> shmem_;

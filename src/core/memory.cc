@@ -22,8 +22,9 @@ Errno Kernel::CheckAccess(const Vma* vma, uint64_t addr, bool write) const {
   // x86: a writable page is readable too; an exec-only page is readable
   // only without protection keys (with PKU, PROT_EXEC alone is
   // execute-only).
-  uint32_t need = write ? VM_WRITE
-                        : (VM_READ | VM_WRITE | (opts_.pku ? 0u : uint32_t{VM_EXEC}));
+  uint32_t need =
+      write ? VM_WRITE
+            : (VM_READ | VM_WRITE | (opts_.pku ? 0u : uint32_t{VM_EXEC}));
   return (vma->flags & need) ? Errno::kOk : Errno::kEFAULT;
 }
 
@@ -96,8 +97,8 @@ void Kernel::ShmemFaultAround(Mm& mm, Vma& vma, uint64_t addr) {
   uint64_t vma_pages = (vma.end - vma.start) >> kPageShift;
   uint64_t from = std::max(pte_off / kFaultAroundPages * kFaultAroundPages,
                            pte_off - std::min(pte_off, vma_off));
-  uint64_t to = std::min({from + kFaultAroundPages, kPtrsPerPte,
-                          pte_off + vma_pages - vma_off});
+  uint64_t to = std::min(
+      {from + kFaultAroundPages, kPtrsPerPte, pte_off + vma_pages - vma_off});
   uint64_t table = addr - pte_off * kPageSize;
   for (uint64_t i = from; i < to; ++i) {
     uint64_t a = table + i * kPageSize;
@@ -116,7 +117,8 @@ void Kernel::ShmemFaultAround(Mm& mm, Vma& vma, uint64_t addr) {
 
 // shmem_fault() + finish_fault(): map the object's page, allocating it or
 // reading it back from swap.
-Errno Kernel::ShmemFault(Mm& mm, Vma& vma, uint64_t addr, bool write, Pte& pte) {
+Errno Kernel::ShmemFault(Mm& mm, Vma& vma, uint64_t addr, bool write,
+                         Pte& pte) {
   ShmemObject& obj = *vma.shmem;
   uint64_t pgoff = vma.LinearPageIndex(addr);
   if (pgoff >= obj.size_pages) return Errno::kEFAULT;  // SIGBUS past i_size
@@ -150,11 +152,13 @@ Errno Kernel::ShmemFault(Mm& mm, Vma& vma, uint64_t addr, bool write, Pte& pte) 
 
 // handle_mm_fault() for one page, access already checked.  On success
 // *out is the PTE now mapping the page.
-Errno Kernel::HandleFault(Mm& mm, Vma& vma, uint64_t addr, bool write, Pte** out) {
+Errno Kernel::HandleFault(Mm& mm, Vma& vma, uint64_t addr, bool write,
+                          Pte** out) {
   if (thp_.AllowedOrders(vma)) {
     const Pte* cur = mm.pt.Find(addr);
     if (!cur || cur->none()) {
-      if (Errno e = ThpFaultUnmodelled(mm, vma, addr, write); e != Errno::kOk) return e;
+      if (Errno e = ThpFaultUnmodelled(mm, vma, addr, write); e != Errno::kOk)
+        return e;
     }
   }
   Pte& pte = mm.pt.Ensure(addr);
@@ -197,10 +201,12 @@ Errno Kernel::SwapIn(Mm& mm, Vma& vma, uint64_t addr, bool write, Pte& pte) {
   }
   Page& page = Frame(pfn);
   GetPage(pfn);  // the fault's own reference, as in the kernel
-  bool exclusive = !page.Test(PG_ksm) && (fresh || (pte.v & Pte::kSwpExclusive));
+  bool exclusive =
+      !page.Test(PG_ksm) && (fresh || (pte.v & Pte::kSwpExclusive));
   bool was_anon = page.Test(PG_anon);
   SwapFree(slot);
-  if (page.Test(PG_swapcache) && write && !page.Test(PG_ksm) && page.refcount == 2)
+  if (page.Test(PG_swapcache) && write && !page.Test(PG_ksm) &&
+      page.refcount == 2)
     FolioFreeSwap(pfn);  // should_try_to_free_swap()
   bool map_exclusive = !page.Test(PG_ksm) && (exclusive || page.refcount == 1);
   AnonVmaPrepare(mm, vma);
@@ -255,7 +261,8 @@ void Kernel::ZapPte(Vma& vma, uint64_t addr, Pte& pte) {
 }
 
 void Kernel::ZapRange(Mm& mm, Vma& vma, uint64_t start, uint64_t end) {
-  mm.pt.ForEach(start, end, [&](uint64_t addr, Pte& pte) { ZapPte(vma, addr, pte); });
+  mm.pt.ForEach(start, end,
+                [&](uint64_t addr, Pte& pte) { ZapPte(vma, addr, pte); });
 }
 
 // copy_page_range() for a private vma with an anon_vma: share every page
@@ -283,7 +290,8 @@ Errno Kernel::CopyPageRange(Vma& dst, Vma& src) {
       return;
     }
     Page& page = Frame(pfn);
-    if (page.Test(PG_anon_exclusive) && parent_pinned && page.MaybeDmaPinned()) {
+    if (page.Test(PG_anon_exclusive) && parent_pinned &&
+        page.MaybeDmaPinned()) {
       Pfn copy;
       page.Set(PG_locked);
       err = NewAnonPage(child, dst, addr, page.content, &copy);

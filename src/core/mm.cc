@@ -4,7 +4,8 @@
 namespace rmaplab {
 
 Vma* Mm::FindVma(uint64_t addr) const {
-  if (vmacache && vmacache->start <= addr && addr < vmacache->end) return vmacache;
+  if (vmacache && vmacache->start <= addr && addr < vmacache->end)
+    return vmacache;
   auto it = vmas.upper_bound(addr);
   if (it != vmas.begin()) {
     auto prev = std::prev(it);

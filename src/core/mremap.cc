@@ -10,7 +10,6 @@
 // Invariant: PTEs move with their pages; mapcounts do not change, except
 // where the design asks for a copy (MoveAction::kCopy).
 #include <algorithm>
-
 #include <utility>
 
 #include "core/kernel.h"
@@ -61,7 +60,8 @@ Errno Kernel::MremapExpandInPlace(Mm& mm, Vma& vma, uint64_t addr,
 }
 
 // remap_move(): move every vma in [addr, addr+len), keeping the gaps.
-Errno Kernel::MremapMoveOnly(Mm& mm, uint64_t addr, uint64_t len, uint64_t new_addr) {
+Errno Kernel::MremapMoveOnly(Mm& mm, uint64_t addr, uint64_t len,
+                             uint64_t new_addr) {
   uint64_t end = addr + len;
   uint64_t target = new_addr;
   uint64_t last_end = 0;
@@ -75,7 +75,8 @@ Errno Kernel::MremapMoveOnly(Mm& mm, uint64_t addr, uint64_t len, uint64_t new_a
     uint64_t l = std::min(end, vma->end) - a;
     uint64_t offset = seen ? vma->start - last_end : 0;
     last_end = vma->end;
-    if (Errno e = MremapTo(mm, a, l, l, target + offset); e != Errno::kOk) return e;
+    if (Errno e = MremapTo(mm, a, l, l, target + offset); e != Errno::kOk)
+      return e;
     seen = true;
     target += offset + l;
     cur = a + l;
@@ -84,12 +85,13 @@ Errno Kernel::MremapMoveOnly(Mm& mm, uint64_t addr, uint64_t len, uint64_t new_a
 }
 
 // mremap_to(): MREMAP_MAYMOVE|MREMAP_FIXED for one vma.
-Errno Kernel::MremapTo(Mm& mm, uint64_t addr, uint64_t old_len, uint64_t new_len,
-                       uint64_t new_addr) {
+Errno Kernel::MremapTo(Mm& mm, uint64_t addr, uint64_t old_len,
+                       uint64_t new_len, uint64_t new_addr) {
   Vma* vma = mm.VmaLookup(addr);
   if (!vma) return Errno::kEFAULT;
   if (std::min(old_len, new_len) > vma->end - addr) return Errno::kEFAULT;
-  if (Errno e = DoMunmap(mm, new_addr, new_addr + new_len); e != Errno::kOk) return e;
+  if (Errno e = DoMunmap(mm, new_addr, new_addr + new_len); e != Errno::kOk)
+    return e;
   if (new_len < old_len) {
     if (Errno e = DoMunmap(mm, addr + new_len, addr + old_len); e != Errno::kOk)
       return e;
@@ -106,8 +108,8 @@ Errno Kernel::MoveVma(Mm& mm, Vma& vma, uint64_t old_addr, uint64_t old_len,
   if (mm.map_count() >= kMaxMapCount - 3) return Errno::kENOMEM;
   // prep_move_vma(): break KSM pages in the range, but keep VM_MERGEABLE.
   uint32_t flags = vma.flags;
-  if (Errno e = KsmMadvise(mm, vma, old_addr, old_addr + old_len, Advice::kUnmergeable,
-                           &flags);
+  if (Errno e = KsmMadvise(mm, vma, old_addr, old_addr + old_len,
+                           Advice::kUnmergeable, &flags);
       e != Errno::kOk)
     return e;
   uint64_t new_pgoff = vma.pgoff + ((old_addr - vma.start) >> kPageShift);
@@ -149,14 +151,17 @@ Result<Vma*> Kernel::CopyVma(Mm& mm, Vma& vma, uint64_t addr, uint64_t len,
 }
 
 // Asks the design whether the PTE can move as it is.
-bool Kernel::MoveNeedsCopy(Vma& from, uint64_t a, Vma& to, uint64_t na, Pte pte) {
+bool Kernel::MoveNeedsCopy(Vma& from, uint64_t a, Vma& to, uint64_t na,
+                           Pte pte) {
   if (pte.is_swap()) {
     const SwapSlot& s = swap_.slot(pte.swp_offset());
     if (s.ksm) return false;  // its page comes back by ksm_might_need_to_copy()
     return rmap_->MoveSwapPte(from, a, to, na, s.count,
-                              s.cache ? &Frame(s.cache) : nullptr) == MoveAction::kCopy;
+                              s.cache ? &Frame(s.cache) : nullptr) ==
+           MoveAction::kCopy;
   }
-  if (!pte.present() || pte.pfn() == kZeroPfn || !Frame(pte.pfn()).Test(PG_anon))
+  if (!pte.present() || pte.pfn() == kZeroPfn ||
+      !Frame(pte.pfn()).Test(PG_anon))
     return false;
   if (Frame(pte.pfn()).Test(PG_ksm)) {
     KsmMovePte(Frame(pte.pfn()), from, a, to, na);

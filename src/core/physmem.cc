@@ -37,11 +37,11 @@ Pfn Kernel::AllocPage() {
     pfn = free_.back();
     free_.pop_back();
   } else {
-    if (resident_ >= opts_.mem_pages || frames_ == UINT32_MAX)
-      return kNoFrame;
+    if (resident_ >= opts_.mem_pages || frames_ == UINT32_MAX) return kNoFrame;
     if ((frames_ >> kChunkShift) >= chunks_.size()) {
       chunks_.push_back(std::make_unique<Page[]>(1u << kChunkShift));
-      lru_.Grow(static_cast<Pfn>(chunks_.size() << kChunkShift));  // links per chunk
+      lru_.Grow(
+          static_cast<Pfn>(chunks_.size() << kChunkShift));  // links per chunk
     }
     pfn = frames_++;
   }

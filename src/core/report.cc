@@ -20,7 +20,8 @@ Errno Kernel::Peek(const Mm& mm, uint64_t addr, uint64_t* value) const {
     auto it = vma->shmem->pages.find(vma->LinearPageIndex(addr));
     if (it != vma->shmem->pages.end()) {
       const Pte& e = it->second;
-      *value = e.present() ? Frame(e.pfn()).content : SwapContent(e.swp_offset());
+      *value =
+          e.present() ? Frame(e.pfn()).content : SwapContent(e.swp_offset());
     }
   }
   return Errno::kOk;
@@ -127,7 +128,8 @@ Stats Kernel::Stats() const {
   s.lru_inactive = lru_.size(Lru::kInactive);
   s.lru_active = lru_.size(Lru::kActive);
   if (rmap_->SwapoffByObjectVisits(0) >= 0)
-    s.swapoff_object_visits = std::max<int64_t>(stats_.swapoff_object_visits, 0);
+    s.swapoff_object_visits =
+        std::max<int64_t>(stats_.swapoff_object_visits, 0);
   return s;
 }
 

@@ -31,7 +31,8 @@ class SimulatorImpl final : public Simulator {
   Errno Apply(const Op& op, std::ostream& out) override {
     message_.clear();
     Errno e = op.pid == 0 ? ApplySystem(op, out) : ApplyProcess(op, out);
-    if (e == Errno::kENOSYS && message_.empty()) message_ = kernel_.last_message();
+    if (e == Errno::kENOSYS && message_.empty())
+      message_ = kernel_.last_message();
     return e;
   }
 
@@ -65,7 +66,8 @@ class SimulatorImpl final : public Simulator {
   void ScanAllPages() override {
     for (Pfn pfn = 1; pfn < kernel_.frame_count(); ++pfn) {
       const Page& page = kernel_.page(pfn);
-      if (page.refcount == 0 || page.mapcount == 0 || !page.Test(PG_anon)) continue;
+      if (page.refcount == 0 || page.mapcount == 0 || !page.Test(PG_anon))
+        continue;
       kernel_.RmapWalk(pfn, true, [](Vma&, uint64_t, Pte&) { return true; });
     }
   }
@@ -101,7 +103,8 @@ class SimulatorImpl final : public Simulator {
   Errno ForEachPage(const Op& op, std::ostream& out, Fn&& fn, Done&& done) {
     for (uint64_t a = op.addr; a < op.addr + op.len; a += kPageSize) {
       bool actor_killed = false;
-      Errno e = WithOomKiller(op, out, [&] { return fn(a); }, &actor_killed);
+      Errno e = WithOomKiller(
+          op, out, [&] { return fn(a); }, &actor_killed);
       if (actor_killed) return Errno::kOk;
       if (e != Errno::kOk) return e;
       done(a);
@@ -112,7 +115,8 @@ class SimulatorImpl final : public Simulator {
   // Runs fn(), calling the OOM killer and retrying while fn() finds no
   // memory.  Sets *actor_killed if the killer chose the op's own process.
   template <typename Fn>
-  Errno WithOomKiller(const Op& op, std::ostream& out, Fn&& fn, bool* actor_killed) {
+  Errno WithOomKiller(const Op& op, std::ostream& out, Fn&& fn,
+                      bool* actor_killed) {
     for (;;) {
       Errno e = fn();
       if (e != Errno::kENOMEM) return e;
@@ -131,12 +135,19 @@ class SimulatorImpl final : public Simulator {
     Mm* mm = kernel_.FindMm(op.pid);
     if (!mm) return Errno::kESRCH;
     switch (op.kind) {
-      case OpKind::kMmap: case OpKind::kMunmap: case OpKind::kMprotect:
-      case OpKind::kMremap: case OpKind::kMadvise:
+      case OpKind::kMmap:
+      case OpKind::kMunmap:
+      case OpKind::kMprotect:
+      case OpKind::kMremap:
+      case OpKind::kMadvise:
         return ApplyVmaOp(op, *mm);
-      case OpKind::kRead: case OpKind::kWrite: case OpKind::kExpect:
+      case OpKind::kRead:
+      case OpKind::kWrite:
+      case OpKind::kExpect:
         return ApplyAccess(op, *mm, out);
-      case OpKind::kPin: case OpKind::kUnpin: case OpKind::kDmaWrite:
+      case OpKind::kPin:
+      case OpKind::kUnpin:
+      case OpKind::kDmaWrite:
         return ApplyPinOp(op, *mm, out);
       case OpKind::kFork: {
         Errno e = kernel_.Fork(*mm, op.child);
@@ -182,8 +193,8 @@ class SimulatorImpl final : public Simulator {
         e = kernel_.Mremap(mm, op.addr, op.len, op.new_len, op.has_new_addr,
                            op.new_addr);
         if (e == Errno::kOk)
-          oracle_.Mremap(op.pid, op.addr, op.len, op.new_len,
-                         op.has_new_addr, op.new_addr);
+          oracle_.Mremap(op.pid, op.addr, op.len, op.new_len, op.has_new_addr,
+                         op.new_addr);
         return e;
       default:  // kMadvise
         e = kernel_.Madvise(mm, op.addr, op.len, op.advice);
@@ -269,8 +280,10 @@ Result<std::unique_ptr<Simulator>> Simulator::Create(const SimOptions& opts) {
   std::unique_ptr<ReverseMap> rmap = CreateDesign(opts.design);
   if (!rmap) {
     std::string names;
-    for (const DesignInfo& d : Designs()) names += (names.empty() ? "" : ", ") + d.name;
-    return Status::Error("unknown design '" + opts.design + "' (known: " + names + ")");
+    for (const DesignInfo& d : Designs())
+      names += (names.empty() ? "" : ", ") + d.name;
+    return Status::Error("unknown design '" + opts.design +
+                         "' (known: " + names + ")");
   }
   if (opts.ksm_max_page_sharing < 2)  // as the sysfs knob refuses it
     return Status::Error("ksm max_page_sharing must be at least 2");
@@ -322,9 +335,9 @@ ReplayResult Replay(const Trace& trace, Simulator& sim, std::ostream& out,
     }
     if (sim.options().check) {
       if (Status s = sim.Check(); !s.ok()) {
-        r.check = Status::Error(Where(trace, op) + "check failed after '" +
-                                std::string(OpName(op.kind)) +
-                                "': " + s.message());
+        r.check =
+            Status::Error(Where(trace, op) + "check failed after '" +
+                          std::string(OpName(op.kind)) + "': " + s.message());
         break;
       }
     }

@@ -27,12 +27,16 @@ void SwapArea::Free(uint64_t s) {
 
 void Lru::AddHead(Page& page, Pfn pfn, List list) {
   page.Set(PG_lru);
-  if (list == kActive) page.Set(PG_active);
-  else page.Clear(PG_active);
+  if (list == kActive)
+    page.Set(PG_active);
+  else
+    page.Clear(PG_active);
   prev_[pfn] = 0;
   next_[pfn] = head_[list];
-  if (head_[list]) prev_[head_[list]] = pfn;
-  else tail_[list] = pfn;
+  if (head_[list])
+    prev_[head_[list]] = pfn;
+  else
+    tail_[list] = pfn;
   head_[list] = pfn;
   size_[list]++;
 }
@@ -40,10 +44,14 @@ void Lru::AddHead(Page& page, Pfn pfn, List list) {
 void Lru::Del(Page& page, Pfn pfn) {
   List list = page.Test(PG_active) ? kActive : kInactive;
   Pfn p = prev_[pfn], n = next_[pfn];
-  if (p) next_[p] = n;
-  else head_[list] = n;
-  if (n) prev_[n] = p;
-  else tail_[list] = p;
+  if (p)
+    next_[p] = n;
+  else
+    head_[list] = n;
+  if (n)
+    prev_[n] = p;
+  else
+    tail_[list] = p;
   prev_[pfn] = next_[pfn] = 0;
   page.Clear(PG_lru | PG_active);
   size_[list]--;

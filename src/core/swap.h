@@ -19,11 +19,11 @@
 namespace rmaplab {
 
 struct SwapSlot {
-  uint32_t count = 0;   // swap_map: references from PTEs and shmem objects
-  Pfn cache = 0;        // the swap-cache page, 0 if none
+  uint32_t count = 0;  // swap_map: references from PTEs and shmem objects
+  Pfn cache = 0;       // the swap-cache page, 0 if none
   bool used = false;
-  uint64_t content = 0; // what was written out
-  bool ksm = false;     // written from a KSM page (ksm_might_need_to_copy)
+  uint64_t content = 0;  // what was written out
+  bool ksm = false;      // written from a KSM page (ksm_might_need_to_copy)
 };
 
 class SwapArea {
@@ -40,7 +40,9 @@ class SwapArea {
 
   // folio->swap for swap-cache pages.
   std::unordered_map<Pfn, uint64_t>& cache_index() { return cache_of_; }
-  const std::unordered_map<Pfn, uint64_t>& cache_index() const { return cache_of_; }
+  const std::unordered_map<Pfn, uint64_t>& cache_index() const {
+    return cache_of_;
+  }
 
  private:
   uint64_t limit_;

@@ -118,9 +118,11 @@ void Kernel::UnuseShmem(ShmemObject& obj) {
 // the entry was; then the swap cache is emptied.
 Errno Kernel::Swapoff() {
   swapoff_running_ = true;
-  int64_t by_object = rmap_->SwapoffByObjectVisits(swap_.used() - swap_.cache_index().size());
+  int64_t by_object =
+      rmap_->SwapoffByObjectVisits(swap_.used() - swap_.cache_index().size());
   if (by_object >= 0)
-    stats_.swapoff_object_visits = std::max<int64_t>(stats_.swapoff_object_visits, 0) + by_object;
+    stats_.swapoff_object_visits =
+        std::max<int64_t>(stats_.swapoff_object_visits, 0) + by_object;
   for (auto& [pid, mmp] : procs_) {
     // unuse_pte_range() reads every PTE slot of every page-table page.
     stats_.swapoff_pte_slots += mmp->pt.leaf_count() * PageTable::kLeafEntries;

@@ -16,7 +16,6 @@
 
 namespace rmaplab {
 
-
 namespace {
 
 // calc_vm_prot_bits(prot, pkey): with PKU, PROT_EXEC alone gets the
@@ -155,7 +154,8 @@ Vma* Kernel::MergeExistingRange(Mm& mm, MergeArgs& m) {
   bool left_side = m.start == middle->start;
   bool right_side = m.end == middle->end;
   if (!left_side && !right_side) return nullptr;
-  bool merge_left = left_side && m.prev && m.prev->end == m.start && CanMergeAfter(m);
+  bool merge_left =
+      left_side && m.prev && m.prev->end == m.start && CanMergeAfter(m);
   bool merge_right = false;
   if (right_side) {
     m.next = mm.Next(*middle);
@@ -216,7 +216,8 @@ Result<Vma*> Kernel::VmaModifyFlags(Mm& mm, Vma* prev, Vma& vma, uint64_t start,
   }
   Vma* v = mm.VmaLookup(start);
   if (v->end > end) {
-    if (SplitVma(mm, *v, end, true) != Errno::kOk) return Status::Error("ENOMEM");
+    if (SplitVma(mm, *v, end, true) != Errno::kOk)
+      return Status::Error("ENOMEM");
   }
   v->flags = flags;
   return v;
@@ -227,11 +228,15 @@ Errno Kernel::Mmap(Mm& mm, uint64_t addr, uint64_t len, int prot, bool shared) {
   if (mm.map_count() > kMaxMapCount) return Errno::kENOMEM;
   Vma* next = mm.FindVma(addr);
   if (next && next->start < end) return Errno::kEEXIST;  // MAP_FIXED_NOREPLACE
-  uint32_t flags = ProtToVmFlags(prot, opts_.pku) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
-  if (shared) flags |= VM_SHARED | VM_MAYSHARE;
-  else if (prot & kProtWrite) flags |= VM_ACCOUNT;  // accountable_mapping()
-  Vma* prev = next ? mm.Prev(*next) : (mm.vmas.empty() ? nullptr
-                                                       : mm.vmas.rbegin()->second.get());
+  uint32_t flags =
+      ProtToVmFlags(prot, opts_.pku) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+  if (shared)
+    flags |= VM_SHARED | VM_MAYSHARE;
+  else if (prot & kProtWrite)
+    flags |= VM_ACCOUNT;  // accountable_mapping()
+  Vma* prev =
+      next ? mm.Prev(*next)
+           : (mm.vmas.empty() ? nullptr : mm.vmas.rbegin()->second.get());
   if (!shared) {
     MergeArgs m;
     m.prev = prev;
@@ -293,7 +298,8 @@ Errno Kernel::MprotectFixup(Mm& mm, Vma& vma, Vma** pprev, uint64_t start,
     return Errno::kOk;
   }
   if (newflags & VM_WRITE) {
-    if (!(oldflags & (VM_ACCOUNT | VM_WRITE | VM_SHARED))) newflags |= VM_ACCOUNT;
+    if (!(oldflags & (VM_ACCOUNT | VM_WRITE | VM_SHARED)))
+      newflags |= VM_ACCOUNT;
   } else if ((oldflags & VM_ACCOUNT) && vma.is_anonymous() && !vma.anon_vma) {
     newflags &= ~VM_ACCOUNT;  // unfaulted: the commit charge can be dropped
   }
@@ -313,10 +319,11 @@ Errno Kernel::Mprotect(Mm& mm, uint64_t start, uint64_t len, int prot) {
   Vma* prev = start > vma->start ? vma : mm.Prev(*vma);
   uint64_t nstart = start;
   for (;;) {
-    uint32_t newflags =
-        (vma->flags & ~(VM_ACCESS_FLAGS | VM_PKEY_EXEC_ONLY)) | ProtToVmFlags(prot, opts_.pku);
+    uint32_t newflags = (vma->flags & ~(VM_ACCESS_FLAGS | VM_PKEY_EXEC_ONLY)) |
+                        ProtToVmFlags(prot, opts_.pku);
     uint64_t tmp = std::min(vma->end, end);
-    if (Errno e = MprotectFixup(mm, *vma, &prev, nstart, tmp, newflags); e != Errno::kOk)
+    if (Errno e = MprotectFixup(mm, *vma, &prev, nstart, tmp, newflags);
+        e != Errno::kOk)
       return e;
     // vma_iter_end(): when the fixup merged [nstart, tmp) with the next vma,
     // that vma is done too; go on from the end of the merged one, or the
@@ -333,8 +340,9 @@ Errno Kernel::Mprotect(Mm& mm, uint64_t start, uint64_t len, int prot) {
 template <typename Visit>
 Errno Kernel::MadviseWalk(Mm& mm, uint64_t start, uint64_t end, Visit&& visit) {
   Vma* vma = mm.FindVma(start);
-  Vma* prev = vma ? mm.Prev(*vma)
-                  : (mm.vmas.empty() ? nullptr : mm.vmas.rbegin()->second.get());
+  Vma* prev =
+      vma ? mm.Prev(*vma)
+          : (mm.vmas.empty() ? nullptr : mm.vmas.rbegin()->second.get());
   if (vma && start > vma->start) prev = vma;
   Errno unmapped = Errno::kOk;
   for (;;) {
@@ -359,8 +367,12 @@ Errno Kernel::MadviseFlags(Mm& mm, Vma& vma, Vma** pprev, uint64_t start,
                            uint64_t end, Advice advice) {
   uint32_t newflags = vma.flags;
   switch (advice) {
-    case Advice::kDontfork: newflags |= VM_DONTCOPY; break;
-    case Advice::kDofork: newflags &= ~VM_DONTCOPY; break;
+    case Advice::kDontfork:
+      newflags |= VM_DONTCOPY;
+      break;
+    case Advice::kDofork:
+      newflags &= ~VM_DONTCOPY;
+      break;
     case Advice::kWipeonfork:
       if (!vma.is_anonymous() || (vma.flags & VM_SHARED)) return Errno::kEINVAL;
       newflags |= VM_WIPEONFORK;
@@ -377,10 +389,12 @@ Errno Kernel::MadviseFlags(Mm& mm, Vma& vma, Vma** pprev, uint64_t start,
       break;
     case Advice::kMergeable:
     case Advice::kUnmergeable:
-      if (Errno e = KsmMadvise(mm, vma, start, end, advice, &newflags); e != Errno::kOk)
+      if (Errno e = KsmMadvise(mm, vma, start, end, advice, &newflags);
+          e != Errno::kOk)
         return e;
       break;
-    default: return Errno::kEINVAL;
+    default:
+      return Errno::kEINVAL;
   }
   if (newflags == vma.flags) {
     *pprev = &vma;
@@ -397,17 +411,21 @@ Errno Kernel::Madvise(Mm& mm, uint64_t addr, uint64_t len, Advice advice) {
   uint64_t end = addr + len;
   switch (advice) {
     case Advice::kDontneed:
-      return MadviseWalk(mm, addr, end, [&](Vma& vma, Vma** pprev, uint64_t s, uint64_t e) {
-        ZapRange(mm, vma, s, e);
-        // zap_pte_range() with details->reclaim_pt (CONFIG_PT_RECLAIM,
-        // x86-64 since 6.14): the page table of every 2 MiB block zapped
-        // whole is freed, so a later fault there finds pmd_none (a THP
-        // may go there: confirmed natively, tests/traces-thp/dontneed-pt.trace).
-        constexpr uint64_t kPmdSize = kPageSize << kPmdOrder;
-        mm.pt.FreeEmpty((s + kPmdSize - 1) & ~(kPmdSize - 1), e & ~(kPmdSize - 1));
-        *pprev = &vma;
-        return Errno::kOk;
-      });
+      return MadviseWalk(mm, addr, end,
+                         [&](Vma& vma, Vma** pprev, uint64_t s, uint64_t e) {
+                           ZapRange(mm, vma, s, e);
+                           // zap_pte_range() with details->reclaim_pt
+                           // (CONFIG_PT_RECLAIM, x86-64 since 6.14): the page
+                           // table of every 2 MiB block zapped whole is freed,
+                           // so a later fault there finds pmd_none (a THP may
+                           // go there: confirmed natively,
+                           // tests/traces-thp/dontneed-pt.trace).
+                           constexpr uint64_t kPmdSize = kPageSize << kPmdOrder;
+                           mm.pt.FreeEmpty((s + kPmdSize - 1) & ~(kPmdSize - 1),
+                                           e & ~(kPmdSize - 1));
+                           *pprev = &vma;
+                           return Errno::kOk;
+                         });
     case Advice::kDontfork:
     case Advice::kDofork:
     case Advice::kWipeonfork:
@@ -416,17 +434,19 @@ Errno Kernel::Madvise(Mm& mm, uint64_t addr, uint64_t len, Advice advice) {
     case Advice::kUnmergeable:
     case Advice::kHugepage:
     case Advice::kNohugepage:
-      return MadviseWalk(mm, addr, end, [&](Vma& vma, Vma** pprev, uint64_t s, uint64_t e) {
-        return MadviseFlags(mm, vma, pprev, s, e, advice);
-      });
+      return MadviseWalk(mm, addr, end,
+                         [&](Vma& vma, Vma** pprev, uint64_t s, uint64_t e) {
+                           return MadviseFlags(mm, vma, pprev, s, e, advice);
+                         });
     case Advice::kCollapse:
       return MadviseCollapse(mm, addr, end);
     case Advice::kPageout:
     case Advice::kCold:
-      return MadviseWalk(mm, addr, end, [&](Vma& vma, Vma** pprev, uint64_t s, uint64_t e) {
-        *pprev = &vma;
-        return MadvisePageout(mm, vma, s, e, advice == Advice::kPageout);
-      });
+      return MadviseWalk(
+          mm, addr, end, [&](Vma& vma, Vma** pprev, uint64_t s, uint64_t e) {
+            *pprev = &vma;
+            return MadvisePageout(mm, vma, s, e, advice == Advice::kPageout);
+          });
   }
   return Errno::kEINVAL;
 }

@@ -26,7 +26,8 @@ constexpr uint64_t kActiveBatch = 32;
 // mapping `pfn`, through the design's reverse map for an anonymous page
 // (KSM's for a KSM page) or the shmem object's i_mmap (rmap_walk_file).
 // Counts one walk and its steps into *walks and *steps.
-std::vector<std::pair<Vma*, uint64_t>> Kernel::Mappings(Pfn pfn, uint64_t* walks,
+std::vector<std::pair<Vma*, uint64_t>> Kernel::Mappings(Pfn pfn,
+                                                        uint64_t* walks,
                                                         uint64_t* steps) {
   std::vector<std::pair<Vma*, uint64_t>> maps;
   const Page& page = Frame(pfn);
@@ -44,7 +45,8 @@ std::vector<std::pair<Vma*, uint64_t>> Kernel::Mappings(Pfn pfn, uint64_t* walks
   for (Vma* vma : obj.i_mmap) {
     auto addr = vma->Address(page.index);
     Pte* pte = addr ? vma->mm->pt.Find(*addr) : nullptr;
-    if (pte && pte->present() && pte->pfn() == pfn) maps.emplace_back(vma, *addr);
+    if (pte && pte->present() && pte->pfn() == pfn)
+      maps.emplace_back(vma, *addr);
   }
   return maps;
 }
@@ -53,7 +55,8 @@ std::vector<std::pair<Vma*, uint64_t>> Kernel::Mappings(Pfn pfn, uint64_t* walks
 // the page; returns how many were young.
 int Kernel::PageReferenced(Pfn pfn) {
   int young = 0;
-  for (auto [vma, addr] : Mappings(pfn, &stats_.reclaim_walks, &stats_.reclaim_steps)) {
+  for (auto [vma, addr] :
+       Mappings(pfn, &stats_.reclaim_walks, &stats_.reclaim_steps)) {
     Pte& pte = *vma->mm->pt.Find(addr);
     if (pte.young()) {
       young++;
@@ -78,7 +81,8 @@ bool Kernel::TryToUnmap(Pfn pfn, uint64_t slot) {
       pte = Pte::Swap(slot, exclusive);
       swap_.slot(slot).count++;
     } else {
-      if (pte.dirty()) page.Set(PG_dirty);  // try_to_unmap_one(): folio_mark_dirty
+      if (pte.dirty())
+        page.Set(PG_dirty);  // try_to_unmap_one(): folio_mark_dirty
       pte = Pte{};
     }
     page.mapcount--;
@@ -107,7 +111,8 @@ Kernel::ShrinkResult Kernel::ShrinkFolio(Pfn pfn, bool ignore_references) {
   }
   uint64_t slot;
   if (page.Test(PG_anon)) {
-    if (!page.Test(PG_swapcache) && !AddToSwapCache(pfn)) return ShrinkResult::kActivate;
+    if (!page.Test(PG_swapcache) && !AddToSwapCache(pfn))
+      return ShrinkResult::kActivate;
     slot = swap_.cache_index().at(pfn);
   } else {
     slot = swap_.Alloc();
@@ -167,7 +172,8 @@ uint64_t Kernel::Reclaim(uint64_t nr) {
   // so scanning would only thrash; the allocation fails and swapoff with it.
   if (swapoff_running_) return 0;
   uint64_t reclaimed = 0;
-  uint64_t budget = 2 * (lru_.size(Lru::kInactive) + lru_.size(Lru::kActive)) + 1;
+  uint64_t budget =
+      2 * (lru_.size(Lru::kInactive) + lru_.size(Lru::kActive)) + 1;
   while (reclaimed < nr && budget-- > 0) {
     if (lru_.size(Lru::kInactive) < lru_.size(Lru::kActive) ||
         lru_.size(Lru::kInactive) == 0)
@@ -184,7 +190,8 @@ uint64_t Kernel::Reclaim(uint64_t nr) {
       continue;
     }
     if (r == ShrinkResult::kActivate) stats_.pgactivate++;
-    lru_.AddHead(page, pfn, r == ShrinkResult::kActivate ? Lru::kActive : Lru::kInactive);
+    lru_.AddHead(page, pfn,
+                 r == ShrinkResult::kActivate ? Lru::kActive : Lru::kInactive);
     PutPage(pfn);
   }
   return reclaimed;
@@ -214,7 +221,9 @@ Errno Kernel::MadvisePageout(Mm& mm, Vma& vma, uint64_t start, uint64_t end,
     GetPage(pfn);
     ShrinkResult r = ShrinkFolio(pfn, true);
     if (r != ShrinkResult::kReclaimed)
-      lru_.AddHead(page, pfn, r == ShrinkResult::kActivate ? Lru::kActive : Lru::kInactive);
+      lru_.AddHead(
+          page, pfn,
+          r == ShrinkResult::kActivate ? Lru::kActive : Lru::kInactive);
     PutPage(pfn);
   }
   return Errno::kOk;

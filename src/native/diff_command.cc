@@ -132,9 +132,12 @@ bool Touches(const Op& op, uint64_t start, uint64_t end) {
     return a < end && start < a + std::max(len, kPageSize);
   };
   switch (op.kind) {
-    case OpKind::kFork: case OpKind::kExit: case OpKind::kExec:
+    case OpKind::kFork:
+    case OpKind::kExit:
+    case OpKind::kExec:
       return true;
-    case OpKind::kMaps: case OpKind::kStats:
+    case OpKind::kMaps:
+    case OpKind::kStats:
       return false;
     case OpKind::kMremap:
       return overlaps(op.addr, std::max(op.len, op.new_len)) ||
@@ -177,9 +180,9 @@ void PrintHistory(std::ostream& out, const std::string& source,
 }
 
 // Returns the exit status after printing the first divergence, or 0.
-int Compare(const DiffOptions& args, const std::string& source, const Trace& trace,
-            const std::string& model_out, const std::string& kernel_out,
-            std::ostream& out) {
+int Compare(const DiffOptions& args, const std::string& source,
+            const Trace& trace, const std::string& model_out,
+            const std::string& kernel_out, std::ostream& out) {
   std::vector<OutLine> m = Normalize(model_out);
   std::vector<OutLine> k = Normalize(kernel_out);
   size_t n = std::min(m.size(), k.size());
@@ -194,9 +197,10 @@ int Compare(const DiffOptions& args, const std::string& source, const Trace& tra
   if (at < m.size() && at < k.size())
     line = std::min(m[at].trace_line, k[at].trace_line);
   out << "DIVERGE: " << args.trace_path << ":" << line << ": output line "
-      << at + 1 << "\n  model:  "
-      << (at < m.size() ? m[at].text : "(end of output)") << "\n  kernel: "
-      << (at < k.size() ? k[at].text : "(end of output)") << '\n';
+      << at + 1
+      << "\n  model:  " << (at < m.size() ? m[at].text : "(end of output)")
+      << "\n  kernel: " << (at < k.size() ? k[at].text : "(end of output)")
+      << '\n';
   PrintAround(out, "model", m, at);
   PrintAround(out, "kernel", k, at);
   PrintOpsBefore(out, source, trace, line);
@@ -210,7 +214,8 @@ std::string FirstUnsupported(const std::string& model_out,
                              const ReplayResult& model) {
   std::istringstream in(model_out);
   for (std::string s; std::getline(in, s);) {
-    if (s.rfind("error ", 0) == 0 && s.find("errno=ENOSYS") != std::string::npos) {
+    if (s.rfind("error ", 0) == 0 &&
+        s.find("errno=ENOSYS") != std::string::npos) {
       std::string first_err =
           model.unsupported.empty() ? "" : model.unsupported.front();
       return s + (first_err.empty() ? "" : " (" + first_err + ")");
@@ -229,7 +234,8 @@ int RunModel(const DiffOptions& args, const Trace& trace,
   sopts.check = args.check;
   sopts.pku = HostHasPku();
   sopts.ksm_max_page_sharing = args.ksm.max_page_sharing;
-  sopts.ksm_use_zero_pages = args.ksm.use_zero_pages;  // the model runs the kernel's own x86 rules
+  sopts.ksm_use_zero_pages =
+      args.ksm.use_zero_pages;  // the model runs the kernel's own x86 rules
   Result<std::unique_ptr<Simulator>> sim = Simulator::Create(sopts);
   if (!sim.ok()) {
     err << "rmaplab diff: " << sim.status().message() << '\n';
@@ -295,9 +301,8 @@ int Diff(const DiffOptions& args, std::ostream& out, std::ostream& err) {
         << native_rc.status().message() << '\n';
     return 2;
   }
-  return Compare(args, source, trace.value(), model_out.str(),
-                 kernel_out.str(), out);
+  return Compare(args, source, trace.value(), model_out.str(), kernel_out.str(),
+                 out);
 }
-
 
 }  // namespace rmaplab::native

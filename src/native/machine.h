@@ -1,9 +1,10 @@
 // machine.h: the machine-wide state a native run borrows, and gives back.
 //
-// KSM (/sys/kernel/mm/ksm), the THP policy (/sys/kernel/mm/transparent_hugepage),
-// a zram swap device, and a cgroup v2 memory controller are shared by the whole machine.  A Machine takes a lock so that
-// only one native run uses them at a time, sets each up the first time an op
-// needs it, and restores every setting it changed when it is destroyed or
+// KSM (/sys/kernel/mm/ksm), the THP policy
+// (/sys/kernel/mm/transparent_hugepage), a zram swap device, and a cgroup v2
+// memory controller are shared by the whole machine.  A Machine takes a lock so
+// that only one native run uses them at a time, sets each up the first time an
+// op needs it, and restores every setting it changed when it is destroyed or
 // when SIGINT/SIGTERM arrives.
 //
 // Invariants:

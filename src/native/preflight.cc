@@ -35,12 +35,14 @@ std::string NativePreflight() {
   std::string line;
   while (std::getline(maps, line)) {
     uint64_t start = 0, end = 0;
-    if (std::sscanf(line.c_str(), "%" SCNx64 "-%" SCNx64, &start, &end) != 2) continue;
+    if (std::sscanf(line.c_str(), "%" SCNx64 "-%" SCNx64, &start, &end) != 2)
+      continue;
     if (start < kHi && end > kLo) {
       std::ostringstream msg;
       msg << "this process already maps " << std::hex << start << "-" << end
           << " inside the trace range [100000000, 200000000000)"
-          << " (a sanitizer's shadow memory?): native replay needs that range free";
+          << " (a sanitizer's shadow memory?): native replay needs that range "
+             "free";
       return msg.str();
     }
   }

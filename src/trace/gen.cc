@@ -7,13 +7,13 @@
 #include <algorithm>
 #include <map>
 #include <string>
-#include <vector>
 #include <utility>
+#include <vector>
 
 #include "rmaplab/trace.h"
 #include "trace/gen_emit.h"
-#include "trace/splitmix.h"
 #include "trace/gen_model.h"
+#include "trace/splitmix.h"
 
 namespace rmaplab {
 namespace {
@@ -29,13 +29,30 @@ using gen::ShadowModel;
 // seed, so that every existing seed keeps its trace.
 class Rng : public SplitMix {
  public:
-  explicit Rng(uint64_t seed) : SplitMix(seed * 0x9E3779B97F4A7C15ULL + 0x1234567) {}
+  explicit Rng(uint64_t seed)
+      : SplitMix(seed * 0x9E3779B97F4A7C15ULL + 0x1234567) {}
 };
 
 enum Kind {
-  kMmapOp, kMunmapOp, kMprotectOp, kMoveOp, kResizeOp, kDontneedOp,
-  kForkFlagsOp, kForkOp, kExitOp, kReadOp, kWriteOp, kExpectOp, kPinOp,
-  kDmaOp, kUnpinOp, kDumpOp, kStatsOp, kSysOp, kNumKinds
+  kMmapOp,
+  kMunmapOp,
+  kMprotectOp,
+  kMoveOp,
+  kResizeOp,
+  kDontneedOp,
+  kForkFlagsOp,
+  kForkOp,
+  kExitOp,
+  kReadOp,
+  kWriteOp,
+  kExpectOp,
+  kPinOp,
+  kDmaOp,
+  kUnpinOp,
+  kDumpOp,
+  kStatsOp,
+  kSysOp,
+  kNumKinds
 };
 
 struct Profile {
@@ -58,13 +75,48 @@ struct Profile {
 // mmap munmap mprotect move resize dontneed forkflags fork exit read write
 // expect pin dma unpin dump stats sys
 constexpr Profile kProfiles[] = {
-    {"default", 128, 16, 15, {10, 4, 8, 6, 4, 4, 3, 6, 2, 8, 14, 6, 3, 3, 2, 3, 1, 0}},
-    {"fork", 128, 16, 20, {8, 2, 3, 3, 2, 3, 4, 14, 5, 8, 18, 6, 2, 2, 1, 3, 2, 0}, 0, 40},
-    {"vma", 64, 8, 10, {14, 8, 16, 12, 8, 3, 4, 3, 1, 5, 8, 3, 1, 1, 1, 4, 2, 0}},
-    {"pins", 64, 8, 10, {8, 3, 3, 3, 2, 6, 3, 8, 2, 5, 12, 8, 10, 10, 5, 3, 1, 0}},
-    {"swap", 128, 16, 15, {10, 4, 8, 6, 4, 4, 3, 6, 2, 8, 14, 6, 3, 3, 2, 3, 1, 8}, 0xb8},
-    {"all", 128, 16, 15, {10, 4, 8, 6, 4, 4, 3, 6, 2, 8, 14, 6, 3, 3, 2, 3, 1, 8}, 0xff},
-    {"ksm", 64, 16, 10, {8, 2, 4, 6, 3, 3, 2, 6, 2, 6, 20, 4, 2, 2, 1, 2, 1, 30}, 0x5f, 0, 3},
+    {"default",
+     128,
+     16,
+     15,
+     {10, 4, 8, 6, 4, 4, 3, 6, 2, 8, 14, 6, 3, 3, 2, 3, 1, 0}},
+    {"fork",
+     128,
+     16,
+     20,
+     {8, 2, 3, 3, 2, 3, 4, 14, 5, 8, 18, 6, 2, 2, 1, 3, 2, 0},
+     0,
+     40},
+    {"vma",
+     64,
+     8,
+     10,
+     {14, 8, 16, 12, 8, 3, 4, 3, 1, 5, 8, 3, 1, 1, 1, 4, 2, 0}},
+    {"pins",
+     64,
+     8,
+     10,
+     {8, 3, 3, 3, 2, 6, 3, 8, 2, 5, 12, 8, 10, 10, 5, 3, 1, 0}},
+    {"swap",
+     128,
+     16,
+     15,
+     {10, 4, 8, 6, 4, 4, 3, 6, 2, 8, 14, 6, 3, 3, 2, 3, 1, 8},
+     0xb8},
+    {"all",
+     128,
+     16,
+     15,
+     {10, 4, 8, 6, 4, 4, 3, 6, 2, 8, 14, 6, 3, 3, 2, 3, 1, 8},
+     0xff},
+    {"ksm",
+     64,
+     16,
+     10,
+     {8, 2, 4, 6, 3, 3, 2, 6, 2, 6, 20, 4, 2, 2, 1, 2, 1, 30},
+     0x5f,
+     0,
+     3},
 };
 
 struct ProtChoice {
@@ -72,9 +124,9 @@ struct ProtChoice {
   int prot;
 };
 constexpr ProtChoice kProts[] = {
-    {"rw-", 3}, {"rw", 3}, {"rw-", 3}, {"rw", 3}, {"r--", 1}, {"r", 1},
-    {"---", 0}, {"none", 0}, {"rwx", 7}, {"r-x", 5}, {"rx", 5},
-    {"-w-", 2}, {"--x", 4},
+    {"rw-", 3}, {"rw", 3},  {"rw-", 3},  {"rw", 3},  {"r--", 1},
+    {"r", 1},   {"---", 0}, {"none", 0}, {"rwx", 7}, {"r-x", 5},
+    {"rx", 5},  {"-w-", 2}, {"--x", 4},
 };
 
 class Generator {
@@ -88,8 +140,8 @@ class Generator {
 
   std::string Run() {
     out_.Line("# rmaplab gen --seed " + std::to_string(opts_.seed) + " --ops " +
-         std::to_string(opts_.ops) + " --procs " + std::to_string(opts_.procs) +
-         " --profile " + p_.name);
+              std::to_string(opts_.ops) + " --procs " +
+              std::to_string(opts_.procs) + " --profile " + p_.name);
     int total = 0;
     for (int w : p_.weights) total += w;
     int emitted = 0;
@@ -105,7 +157,8 @@ class Generator {
       if (proc.pages.empty()) continue;
       uint64_t lo = proc.pages.begin()->first;
       uint64_t hi = proc.pages.rbegin()->first + kPageSize;
-      out_.Line(std::to_string(pid) + " pagemap " + Hex(lo) + " " + Len(hi - lo));
+      out_.Line(std::to_string(pid) + " pagemap " + Hex(lo) + " " +
+                Len(hi - lo));
     }
     return out_.text();
   }
@@ -113,7 +166,8 @@ class Generator {
  private:
   // A length, sometimes with a K suffix to exercise the parser.
   std::string Len(uint64_t bytes) {
-    if (bytes % 1024 == 0 && rng_.Chance(30)) return std::to_string(bytes / 1024) + "K";
+    if (bytes % 1024 == 0 && rng_.Chance(30))
+      return std::to_string(bytes / 1024) + "K";
     return Hex(bytes);
   }
 
@@ -144,25 +198,45 @@ class Generator {
         kind != kStatsOp)
       kind = kMmapOp;
     switch (kind) {
-      case kMmapOp: return Mmap(pid, proc);
-      case kMunmapOp: return Munmap(pid, proc);
-      case kMprotectOp: return Mprotect(pid, proc);
-      case kMoveOp: return Move(pid, proc);
-      case kResizeOp: return Resize(pid, proc);
-      case kDontneedOp: return Dontneed(pid, proc);
-      case kForkFlagsOp: return ForkFlags(pid, proc);
-      case kForkOp: return Fork(pid, proc);
-      case kExitOp: return Exit(pid);
-      case kReadOp: return Access(pid, proc, false);
-      case kWriteOp: return Access(pid, proc, true);
-      case kExpectOp: return Expect(pid, proc);
-      case kPinOp: return Pin(pid, proc);
-      case kDmaOp: return DmaWrite(pid, proc);
-      case kUnpinOp: return Unpin(pid, proc);
-      case kDumpOp: return Dump(pid, proc);
-      case kStatsOp: out_.Line("* stats"); return true;
-      case kSysOp: return System(pid, proc);
-      case kNumKinds: break;
+      case kMmapOp:
+        return Mmap(pid, proc);
+      case kMunmapOp:
+        return Munmap(pid, proc);
+      case kMprotectOp:
+        return Mprotect(pid, proc);
+      case kMoveOp:
+        return Move(pid, proc);
+      case kResizeOp:
+        return Resize(pid, proc);
+      case kDontneedOp:
+        return Dontneed(pid, proc);
+      case kForkFlagsOp:
+        return ForkFlags(pid, proc);
+      case kForkOp:
+        return Fork(pid, proc);
+      case kExitOp:
+        return Exit(pid);
+      case kReadOp:
+        return Access(pid, proc, false);
+      case kWriteOp:
+        return Access(pid, proc, true);
+      case kExpectOp:
+        return Expect(pid, proc);
+      case kPinOp:
+        return Pin(pid, proc);
+      case kDmaOp:
+        return DmaWrite(pid, proc);
+      case kUnpinOp:
+        return Unpin(pid, proc);
+      case kDumpOp:
+        return Dump(pid, proc);
+      case kStatsOp:
+        out_.Line("* stats");
+        return true;
+      case kSysOp:
+        return System(pid, proc);
+      case kNumKinds:
+        break;
     }
     return false;
   }
@@ -177,14 +251,16 @@ class Generator {
       } else {
         a = AnyWindowPage(len / kPageSize);
       }
-      if (InWindow(a, len) && (!model_.AnyMapped(proc, a, len) || rng_.Chance(8))) break;
+      if (InWindow(a, len) &&
+          (!model_.AnyMapped(proc, a, len) || rng_.Chance(8)))
+        break;
       a = 0;
     }
     if (a == 0) return false;
     const ProtChoice& pc = kProts[rng_.Below(std::size(kProts))];
     bool shared = rng_.Chance(p_.shared_percent);
     out_.Op(pid, "mmap " + Hex(a) + " " + Len(len) + " " + pc.text +
-                    (shared ? " shared" : ""));
+                     (shared ? " shared" : ""));
     if (model_.AnyMapped(proc, a, len)) return true;  // EEXIST
     model_.Map(proc, a, len, pc.prot, shared);
     return true;
@@ -201,21 +277,25 @@ class Generator {
 
   bool Mprotect(uint32_t pid, GProc& proc) {
     uint64_t a = AnyPage(proc);
-    auto [lo, hi] = rng_.Chance(60) ? model_.SegRun(proc, a) : model_.MappedRun(proc, a);
+    auto [lo, hi] =
+        rng_.Chance(60) ? model_.SegRun(proc, a) : model_.MappedRun(proc, a);
     // Usually inside the run (a split), sometimes all of it (a merge), and
     // sometimes past its end into a hole (ENOMEM after changing the part
     // before the hole).
     uint64_t start = rng_.Chance(30) ? lo : a;
     uint64_t end = hi;
-    if (rng_.Chance(50)) end = start + rng_.Range(1, (hi - start) / kPageSize) * kPageSize;
+    if (rng_.Chance(50))
+      end = start + rng_.Range(1, (hi - start) / kPageSize) * kPageSize;
     if (rng_.Chance(10)) end = hi + rng_.Range(1, 3) * kPageSize;
     if (!InWindow(start, end - start)) return false;
     const ProtChoice& pc = kProts[rng_.Below(std::size(kProts))];
-    out_.Op(pid, "mprotect " + Hex(start) + " " + Len(end - start) + " " + pc.text);
+    out_.Op(pid,
+            "mprotect " + Hex(start) + " " + Len(end - start) + " " + pc.text);
     uint64_t stop = start;
     while (stop < end && proc.pages.count(stop)) stop += kPageSize;
     model_.Reseg(proc, start, stop - start);
-    for (uint64_t p = start; p < stop; p += kPageSize) proc.pages[p].prot = pc.prot;
+    for (uint64_t p = start; p < stop; p += kPageSize)
+      proc.pages[p].prot = pc.prot;
     return true;
   }
 
@@ -260,8 +340,7 @@ class Generator {
   // A past move, back, if it is still one seg run and free of pins.
   void PickMoveBack(MoveChoice* m) {
     auto [mpid, from, to, mlen] = moves_[rng_.Below(moves_.size())];
-    GProc* mp =
-        model_.procs().count(mpid) ? &model_.procs().at(mpid) : nullptr;
+    GProc* mp = model_.procs().count(mpid) ? &model_.procs().at(mpid) : nullptr;
     if (mp && mp->pages.count(to) && model_.SegRun(*mp, to).first <= to &&
         model_.SegRun(*mp, to).second >= to + mlen &&
         !model_.AnyPinned(*mp, to, mlen) &&
@@ -287,9 +366,8 @@ class Generator {
     const GPage& first = src.pages.at(m->a);
     m->new_len = m->len;
     if (rng_.Chance(25)) {
-      m->new_len =
-          rng_.Range(1, m->len / kPageSize + (first.shared ? 0 : 4)) *
-          kPageSize;
+      m->new_len = rng_.Range(1, m->len / kPageSize + (first.shared ? 0 : 4)) *
+                   kPageSize;
     }
     return true;
   }
@@ -304,7 +382,8 @@ class Generator {
       } else {
         m->target = AnyWindowPage(m->new_len / kPageSize);
       }
-      bool overlaps = m->target < m->a + m->len && m->a < m->target + m->new_len;
+      bool overlaps =
+          m->target < m->a + m->len && m->a < m->target + m->new_len;
       if (!InWindow(m->target, m->new_len) || overlaps ||
           model_.AnyPinned(src, m->target, m->new_len))
         m->target = 0;
@@ -346,12 +425,14 @@ class Generator {
     uint64_t a, len, run_end;
     if (!PickSource(proc, &a, &len, &run_end)) return false;
     const GPage last = proc.pages.at(a + len - kPageSize);
-    bool can_grow = !last.shared && a + len == run_end &&
-                    !proc.pages.count(a + len);
+    bool can_grow =
+        !last.shared && a + len == run_end && !proc.pages.count(a + len);
     uint64_t new_len;
     if (can_grow && (len == kPageSize || rng_.Chance(50))) {
       new_len = len + rng_.Range(1, 4) * kPageSize;
-      if (!InWindow(a, new_len) || model_.AnyMapped(proc, a + len, new_len - len)) return false;
+      if (!InWindow(a, new_len) ||
+          model_.AnyMapped(proc, a + len, new_len - len))
+        return false;
     } else if (len > kPageSize) {
       new_len = rng_.Range(1, len / kPageSize - 1) * kPageSize;
     } else {
@@ -400,15 +481,17 @@ class Generator {
     bool any_shared = false;
     for (uint64_t p = a; p < a + len; p += kPageSize)
       any_shared |= proc.pages.at(p).shared;
-    static constexpr const char* kAdvice[] = {"dontfork", "dofork", "wipeonfork",
-                                              "keeponfork"};
+    static constexpr const char* kAdvice[] = {"dontfork", "dofork",
+                                              "wipeonfork", "keeponfork"};
     int which = static_cast<int>(rng_.Below(any_shared ? 2 : 4));
     out_.Op(pid, "madvise " + Hex(a) + " " + Len(len) + " " + kAdvice[which]);
     model_.Reseg(proc, a, len);
     for (uint64_t p = a; p < a + len; p += kPageSize) {
       GPage& page = proc.pages.at(p);
-      if (which < 2) page.dontfork = which == 0;
-      else page.wipeonfork = which == 2;
+      if (which < 2)
+        page.dontfork = which == 0;
+      else
+        page.wipeonfork = which == 2;
     }
     return true;
   }
@@ -450,7 +533,8 @@ class Generator {
       auto it = proc.pages.find(p);
       if (it == proc.pages.end() || !(it->second.prot & need)) break;  // EFAULT
       if (write)
-        model_.Content(it->second) = explicit_value ? value : DefaultWriteValue(line, pid, p);
+        model_.Content(it->second) =
+            explicit_value ? value : DefaultWriteValue(line, pid, p);
     }
     return true;
   }
@@ -483,7 +567,8 @@ class Generator {
     if (len == 0 || model_.AnyPinned(proc, a, len)) return false;
     len = rng_.Range(1, len / kPageSize) * kPageSize;
     out_.Op(pid, "pin " + Hex(a) + " " + Len(len));
-    for (uint64_t p = a; p < a + len; p += kPageSize) proc.pages.at(p).pinned = true;
+    for (uint64_t p = a; p < a + len; p += kPageSize)
+      proc.pages.at(p).pinned = true;
     proc.pins.push_back({a, len, {}});
     return true;
   }
@@ -534,17 +619,31 @@ class Generator {
     do op = static_cast<unsigned>(rng_.Below(8));
     while (!(p_.sys_ops >> op & 1));
     switch (op) {
-      case 0: out_.Line("* ksm " + std::to_string(rng_.Range(1, 200))); break;
-      case 1: out_.Line("* ksm full"); break;
-      case 2: out_.Line("* reclaim " + std::to_string(rng_.Range(1, 64))); break;
-      case 3: out_.Line("* swapoff"); break;
-      case 4: out_.Op(pid, "madvise " + Hex(a) + " " + Len(len) + " pageout"); break;
-      case 5: out_.Op(pid, "madvise " + Hex(a) + " " + Len(len) + " cold"); break;
+      case 0:
+        out_.Line("* ksm " + std::to_string(rng_.Range(1, 200)));
+        break;
+      case 1:
+        out_.Line("* ksm full");
+        break;
+      case 2:
+        out_.Line("* reclaim " + std::to_string(rng_.Range(1, 64)));
+        break;
+      case 3:
+        out_.Line("* swapoff");
+        break;
+      case 4:
+        out_.Op(pid, "madvise " + Hex(a) + " " + Len(len) + " pageout");
+        break;
+      case 5:
+        out_.Op(pid, "madvise " + Hex(a) + " " + Len(len) + " cold");
+        break;
       case 6:
         out_.Op(pid, "madvise " + Hex(a) + " " + Len(len) +
-                        (rng_.Chance(70) ? " mergeable" : " unmergeable"));
+                         (rng_.Chance(70) ? " mergeable" : " unmergeable"));
         break;
-      default: out_.Op(pid, "migrate " + Hex(a) + " " + Len(len) + " 0"); break;
+      default:
+        out_.Op(pid, "migrate " + Hex(a) + " " + Len(len) + " 0");
+        break;
     }
     return true;
   }
@@ -572,8 +671,10 @@ std::vector<std::string> GenProfiles() {
 }
 
 Result<std::string> GenerateTrace(const GenOptions& opts) {
-  if (opts.ops < 0 || opts.ops > 1000000) return Status::Error("--ops must be in 0..1000000");
-  if (opts.procs < 1 || opts.procs > 10000) return Status::Error("--procs must be in 1..10000");
+  if (opts.ops < 0 || opts.ops > 1000000)
+    return Status::Error("--ops must be in 0..1000000");
+  if (opts.procs < 1 || opts.procs > 10000)
+    return Status::Error("--procs must be in 1..10000");
   for (const Profile& p : kProfiles) {
     if (opts.profile == p.name) return Generator(opts, p).Run();
   }

@@ -39,9 +39,9 @@ struct GPage {
   bool shared = false;
   uint64_t obj = 0, off = 0;  // shared: shmem object and page index in it
   bool dontfork = false, wipeonfork = false;
-  uint64_t value = 0;    // private content (invariant 2)
-  uint64_t seg = 0;      // invariant (1)
-  bool pinned = false;   // inside one of the process's pins
+  uint64_t value = 0;   // private content (invariant 2)
+  uint64_t seg = 0;     // invariant (1)
+  bool pinned = false;  // inside one of the process's pins
 };
 
 struct GPin {

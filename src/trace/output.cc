@@ -8,12 +8,11 @@ namespace rmaplab {
 
 std::string FormatMapsLine(const MapsEntry& e) {
   char buf[128];
-  std::snprintf(buf, sizeof buf, "%" PRIx64 "-%" PRIx64 " %c%c%c%c %08" PRIx64
-                " 00:00 0",
-                e.start, e.end, (e.prot & kProtRead) ? 'r' : '-',
-                (e.prot & kProtWrite) ? 'w' : '-',
-                (e.prot & kProtExec) ? 'x' : '-', e.shared ? 's' : 'p',
-                e.offset);
+  std::snprintf(
+      buf, sizeof buf, "%" PRIx64 "-%" PRIx64 " %c%c%c%c %08" PRIx64 " 00:00 0",
+      e.start, e.end, (e.prot & kProtRead) ? 'r' : '-',
+      (e.prot & kProtWrite) ? 'w' : '-', (e.prot & kProtExec) ? 'x' : '-',
+      e.shared ? 's' : 'p', e.offset);
   return buf;
 }
 
@@ -27,10 +26,10 @@ std::string FormatPagemapLine(const PagemapEntry& e) {
       std::snprintf(buf, sizeof buf, "%" PRIx64 " swapped", e.addr);
       break;
     case PageState::kPresent:
-      std::snprintf(buf, sizeof buf, "%" PRIx64 " present %s%s%s%s value=0x%" PRIx64,
-                    e.addr, e.exclusive ? "exclusive" : "shared",
-                    e.zero ? " zero" : "", e.ksm ? " ksm" : "", e.thp ? " thp" : "",
-                    e.value);
+      std::snprintf(buf, sizeof buf,
+                    "%" PRIx64 " present %s%s%s%s value=0x%" PRIx64, e.addr,
+                    e.exclusive ? "exclusive" : "shared", e.zero ? " zero" : "",
+                    e.ksm ? " ksm" : "", e.thp ? " thp" : "", e.value);
       break;
   }
   return buf;
@@ -65,18 +64,30 @@ void PrintOpError(std::ostream& out, const Op& op, Errno e) {
 
 std::string_view ErrnoName(Errno e) {
   switch (e) {
-    case Errno::kOk: return "0";
-    case Errno::kEPERM: return "EPERM";
-    case Errno::kESRCH: return "ESRCH";
-    case Errno::kENOMEM: return "ENOMEM";
-    case Errno::kEFAULT: return "EFAULT";
-    case Errno::kEBUSY: return "EBUSY";
-    case Errno::kEEXIST: return "EEXIST";
-    case Errno::kEINVAL: return "EINVAL";
-    case Errno::kEAGAIN: return "EAGAIN";
-    case Errno::kENODEV: return "ENODEV";
-    case Errno::kENOSYS: return "ENOSYS";
-    case Errno::kExpect: return "EXPECT";
+    case Errno::kOk:
+      return "0";
+    case Errno::kEPERM:
+      return "EPERM";
+    case Errno::kESRCH:
+      return "ESRCH";
+    case Errno::kENOMEM:
+      return "ENOMEM";
+    case Errno::kEFAULT:
+      return "EFAULT";
+    case Errno::kEBUSY:
+      return "EBUSY";
+    case Errno::kEEXIST:
+      return "EEXIST";
+    case Errno::kEINVAL:
+      return "EINVAL";
+    case Errno::kEAGAIN:
+      return "EAGAIN";
+    case Errno::kENODEV:
+      return "ENODEV";
+    case Errno::kENOSYS:
+      return "ENOSYS";
+    case Errno::kExpect:
+      return "EXPECT";
   }
   return "?";
 }

@@ -41,7 +41,8 @@ std::vector<Token> Tokenize(std::string_view line) {
     while (i < line.size() && line[i] != ' ' && line[i] != '\t' &&
            line[i] != '\r' && line[i] != '#')
       ++i;
-    tokens.push_back({line.substr(start, i - start), static_cast<int>(start) + 1});
+    tokens.push_back(
+        {line.substr(start, i - start), static_cast<int>(start) + 1});
   }
   return tokens;
 }
@@ -68,14 +69,18 @@ uint64_t ParseNumber(const Token& t, bool allow_suffix, std::string_view what) {
   uint64_t v = 0;
   for (char c : s) {
     int d;
-    if (c >= '0' && c <= '9') d = c - '0';
-    else if (base == 16 && c >= 'a' && c <= 'f') d = c - 'a' + 10;
-    else if (base == 16 && c >= 'A' && c <= 'F') d = c - 'A' + 10;
+    if (c >= '0' && c <= '9')
+      d = c - '0';
+    else if (base == 16 && c >= 'a' && c <= 'f')
+      d = c - 'a' + 10;
+    else if (base == 16 && c >= 'A' && c <= 'F')
+      d = c - 'A' + 10;
     else
       throw ParseError{t.column, "expected " + std::string(what) + ", got '" +
                                      std::string(t.text) + "'"};
     if (v > (UINT64_MAX - d) / base)
-      throw ParseError{t.column, std::string(what) + " '" + std::string(t.text) +
+      throw ParseError{t.column, std::string(what) + " '" +
+                                     std::string(t.text) +
                                      "' does not fit in 64 bits"};
     v = v * base + d;
   }
@@ -101,8 +106,9 @@ uint32_t ParsePid(const Token& t, std::string_view what) {
 uint64_t ParseAddr(const Token& t) {
   uint64_t a = ParseNumber(t, false, "an address");
   if (a % kPageSize)
-    throw ParseError{t.column, "address '" + std::string(t.text) +
-                                   "' is not a multiple of the 4 KiB page size"};
+    throw ParseError{t.column,
+                     "address '" + std::string(t.text) +
+                         "' is not a multiple of the 4 KiB page size"};
   if (a < kUserMin || a >= kUserMax)
     throw ParseError{t.column, "address '" + std::string(t.text) +
                                    "' is outside the user range "
@@ -114,14 +120,16 @@ uint64_t ParseLen(const Token& t) {
   uint64_t l = ParseNumber(t, true, "a length");
   if (l == 0) throw ParseError{t.column, "a length of 0 is not allowed"};
   if (l % kPageSize)
-    throw ParseError{t.column, "length '" + std::string(t.text) +
-                                   "' is not a multiple of the 4 KiB page size"};
+    throw ParseError{t.column,
+                     "length '" + std::string(t.text) +
+                         "' is not a multiple of the 4 KiB page size"};
   return l;
 }
 
 void CheckRange(uint64_t addr, uint64_t len, const Token& t) {
   if (len > kUserMax - addr)
-    throw ParseError{t.column, "range ends beyond the user range (0x7ffffffff000)"};
+    throw ParseError{t.column,
+                     "range ends beyond the user range (0x7ffffffff000)"};
 }
 
 int ParseProt(const Token& t) {
@@ -130,32 +138,35 @@ int ParseProt(const Token& t) {
   if (s == "r") return kProtRead;
   if (s == "rw") return kProtRead | kProtWrite;
   if (s == "rx") return kProtRead | kProtExec;
-  if (s.size() == 3 && (s[0] == 'r' || s[0] == '-') && (s[1] == 'w' || s[1] == '-') &&
-      (s[2] == 'x' || s[2] == '-'))
+  if (s.size() == 3 && (s[0] == 'r' || s[0] == '-') &&
+      (s[1] == 'w' || s[1] == '-') && (s[2] == 'x' || s[2] == '-'))
     return (s[0] == 'r' ? kProtRead : 0) | (s[1] == 'w' ? kProtWrite : 0) |
            (s[2] == 'x' ? kProtExec : 0);
-  throw ParseError{t.column, "bad protection '" + std::string(s) +
-                                 "' (expected rwx with '-' for absent, or one of "
-                                 "rw r rx rwx none)"};
+  throw ParseError{t.column,
+                   "bad protection '" + std::string(s) +
+                       "' (expected rwx with '-' for absent, or one of "
+                       "rw r rx rwx none)"};
 }
 
 Advice ParseAdvice(const Token& t) {
   static constexpr Advice kAll[] = {
-      Advice::kDontneed, Advice::kMergeable, Advice::kUnmergeable,
-      Advice::kPageout,  Advice::kCold,      Advice::kDontfork,
+      Advice::kDontneed, Advice::kMergeable,  Advice::kUnmergeable,
+      Advice::kPageout,  Advice::kCold,       Advice::kDontfork,
       Advice::kDofork,   Advice::kWipeonfork, Advice::kKeeponfork,
       Advice::kHugepage, Advice::kNohugepage, Advice::kCollapse};
   for (Advice a : kAll)
     if (t.text == AdviceName(a)) return a;
-  throw ParseError{t.column, "unknown advice '" + std::string(t.text) +
-                                 "' (expected dontneed, mergeable, unmergeable, "
-                                 "pageout, cold, dontfork, dofork, wipeonfork, "
-                                 "keeponfork, hugepage, nohugepage or collapse)"};
+  throw ParseError{t.column,
+                   "unknown advice '" + std::string(t.text) +
+                       "' (expected dontneed, mergeable, unmergeable, "
+                       "pageout, cold, dontfork, dofork, wipeonfork, "
+                       "keeponfork, hugepage, nohugepage or collapse)"};
 }
 
 uint64_t ParseValue(const Token& t) {
   if (t.text.size() < 2 || t.text[0] != '=')
-    throw ParseError{t.column, "expected =VALUE, got '" + std::string(t.text) + "'"};
+    throw ParseError{t.column,
+                     "expected =VALUE, got '" + std::string(t.text) + "'"};
   Token v{t.text.substr(1), t.column + 1};
   return ParseNumber(v, false, "a value");
 }
@@ -181,12 +192,14 @@ ThpMode ParseThpMode(const Token& t, int order) {
   for (ThpMode m : kAll) {
     if (t.text != ThpModeName(m)) continue;
     if (m == ThpMode::kInherit && order == kPmdOrder)
-      throw ParseError{t.column, "'inherit' is not a policy for 2M (expected "
-                                 "always, madvise or never)"};
+      throw ParseError{t.column,
+                       "'inherit' is not a policy for 2M (expected "
+                       "always, madvise or never)"};
     return m;
   }
-  throw ParseError{t.column, "unknown THP policy '" + std::string(t.text) +
-                                 "' (expected always, madvise, never or inherit)"};
+  throw ParseError{t.column,
+                   "unknown THP policy '" + std::string(t.text) +
+                       "' (expected always, madvise, never or inherit)"};
 }
 
 // Argument cursor over the tokens after the op name.
@@ -248,7 +261,8 @@ void ParseArgs(Args& a, Op& op) {
       op.len = ParseLen(a.next("LEN"));
       CheckRange(op.addr, op.len, at);
       if (op.kind == OpKind::kMprotect) op.prot = ParseProt(a.next("PROT"));
-      if (op.kind == OpKind::kMadvise) op.advice = ParseAdvice(a.next("ADVICE"));
+      if (op.kind == OpKind::kMadvise)
+        op.advice = ParseAdvice(a.next("ADVICE"));
       if (op.kind == OpKind::kMigrate) {
         const Token& n = a.next("NODE");
         uint64_t node = ParseNumber(n, false, "a node number");
@@ -300,8 +314,10 @@ void ParseArgs(Args& a, Op& op) {
       break;
     case OpKind::kKsm: {
       const Token& t = a.next("PAGES or 'full'");
-      if (t.text == "full") op.ksm_full = true;
-      else op.pages = ParseNumber(t, false, "a page count or 'full'");
+      if (t.text == "full")
+        op.ksm_full = true;
+      else
+        op.pages = ParseNumber(t, false, "a page count or 'full'");
       break;
     }
     case OpKind::kReclaim:
@@ -323,12 +339,12 @@ void ParseArgs(Args& a, Op& op) {
 
 OpKind ParseOpName(const Token& t) {
   static constexpr OpKind kAll[] = {
-      OpKind::kMmap,    OpKind::kMunmap,   OpKind::kMprotect, OpKind::kMremap,
-      OpKind::kMadvise, OpKind::kRead,     OpKind::kWrite,    OpKind::kExpect,
-      OpKind::kFork,    OpKind::kExit,     OpKind::kExec,     OpKind::kPin,      OpKind::kDmaWrite,
-      OpKind::kUnpin,   OpKind::kMigrate,  OpKind::kMaps,     OpKind::kPagemap,
-      OpKind::kKsm,     OpKind::kReclaim,  OpKind::kSwapoff,  OpKind::kThp,
-      OpKind::kStats};
+      OpKind::kMmap,     OpKind::kMunmap, OpKind::kMprotect, OpKind::kMremap,
+      OpKind::kMadvise,  OpKind::kRead,   OpKind::kWrite,    OpKind::kExpect,
+      OpKind::kFork,     OpKind::kExit,   OpKind::kExec,     OpKind::kPin,
+      OpKind::kDmaWrite, OpKind::kUnpin,  OpKind::kMigrate,  OpKind::kMaps,
+      OpKind::kPagemap,  OpKind::kKsm,    OpKind::kReclaim,  OpKind::kSwapoff,
+      OpKind::kThp,      OpKind::kStats};
   for (OpKind k : kAll)
     if (t.text == OpName(k)) return k;
   throw ParseError{t.column, "unknown op '" + std::string(t.text) + "'"};
@@ -345,8 +361,9 @@ Op ParseLine(const std::vector<Token>& tokens, int line_no, int line_len) {
   if (!system) op.pid = ParsePid(actor, "an actor (a pid or '*')");
   op.kind = ParseOpName(tokens[1]);
   if (system && !IsSystemOp(op.kind))
-    throw ParseError{actor.column, "op '" + std::string(tokens[1].text) +
-                                       "' needs a process id as actor, not '*'"};
+    throw ParseError{actor.column,
+                     "op '" + std::string(tokens[1].text) +
+                         "' needs a process id as actor, not '*'"};
   if (!system && IsSystemOp(op.kind))
     throw ParseError{actor.column, "op '" + std::string(tokens[1].text) +
                                        "' is system-wide: its actor is '*'"};
@@ -359,56 +376,94 @@ Op ParseLine(const std::vector<Token>& tokens, int line_no, int line_len) {
 
 std::string_view OpName(OpKind kind) {
   switch (kind) {
-    case OpKind::kMmap: return "mmap";
-    case OpKind::kMunmap: return "munmap";
-    case OpKind::kMprotect: return "mprotect";
-    case OpKind::kMremap: return "mremap";
-    case OpKind::kMadvise: return "madvise";
-    case OpKind::kRead: return "read";
-    case OpKind::kWrite: return "write";
-    case OpKind::kExpect: return "expect";
-    case OpKind::kFork: return "fork";
-    case OpKind::kExit: return "exit";
-    case OpKind::kExec: return "exec";
-    case OpKind::kPin: return "pin";
-    case OpKind::kDmaWrite: return "dmawrite";
-    case OpKind::kUnpin: return "unpin";
-    case OpKind::kMigrate: return "migrate";
-    case OpKind::kMaps: return "maps";
-    case OpKind::kPagemap: return "pagemap";
-    case OpKind::kKsm: return "ksm";
-    case OpKind::kReclaim: return "reclaim";
-    case OpKind::kSwapoff: return "swapoff";
-    case OpKind::kThp: return "thp";
-    case OpKind::kStats: return "stats";
+    case OpKind::kMmap:
+      return "mmap";
+    case OpKind::kMunmap:
+      return "munmap";
+    case OpKind::kMprotect:
+      return "mprotect";
+    case OpKind::kMremap:
+      return "mremap";
+    case OpKind::kMadvise:
+      return "madvise";
+    case OpKind::kRead:
+      return "read";
+    case OpKind::kWrite:
+      return "write";
+    case OpKind::kExpect:
+      return "expect";
+    case OpKind::kFork:
+      return "fork";
+    case OpKind::kExit:
+      return "exit";
+    case OpKind::kExec:
+      return "exec";
+    case OpKind::kPin:
+      return "pin";
+    case OpKind::kDmaWrite:
+      return "dmawrite";
+    case OpKind::kUnpin:
+      return "unpin";
+    case OpKind::kMigrate:
+      return "migrate";
+    case OpKind::kMaps:
+      return "maps";
+    case OpKind::kPagemap:
+      return "pagemap";
+    case OpKind::kKsm:
+      return "ksm";
+    case OpKind::kReclaim:
+      return "reclaim";
+    case OpKind::kSwapoff:
+      return "swapoff";
+    case OpKind::kThp:
+      return "thp";
+    case OpKind::kStats:
+      return "stats";
   }
   return "?";
 }
 
 std::string_view AdviceName(Advice advice) {
   switch (advice) {
-    case Advice::kDontneed: return "dontneed";
-    case Advice::kMergeable: return "mergeable";
-    case Advice::kUnmergeable: return "unmergeable";
-    case Advice::kPageout: return "pageout";
-    case Advice::kCold: return "cold";
-    case Advice::kDontfork: return "dontfork";
-    case Advice::kDofork: return "dofork";
-    case Advice::kWipeonfork: return "wipeonfork";
-    case Advice::kKeeponfork: return "keeponfork";
-    case Advice::kHugepage: return "hugepage";
-    case Advice::kNohugepage: return "nohugepage";
-    case Advice::kCollapse: return "collapse";
+    case Advice::kDontneed:
+      return "dontneed";
+    case Advice::kMergeable:
+      return "mergeable";
+    case Advice::kUnmergeable:
+      return "unmergeable";
+    case Advice::kPageout:
+      return "pageout";
+    case Advice::kCold:
+      return "cold";
+    case Advice::kDontfork:
+      return "dontfork";
+    case Advice::kDofork:
+      return "dofork";
+    case Advice::kWipeonfork:
+      return "wipeonfork";
+    case Advice::kKeeponfork:
+      return "keeponfork";
+    case Advice::kHugepage:
+      return "hugepage";
+    case Advice::kNohugepage:
+      return "nohugepage";
+    case Advice::kCollapse:
+      return "collapse";
   }
   return "?";
 }
 
 std::string_view ThpModeName(ThpMode mode) {
   switch (mode) {
-    case ThpMode::kNever: return "never";
-    case ThpMode::kMadvise: return "madvise";
-    case ThpMode::kAlways: return "always";
-    case ThpMode::kInherit: return "inherit";
+    case ThpMode::kNever:
+      return "never";
+    case ThpMode::kMadvise:
+      return "madvise";
+    case ThpMode::kAlways:
+      return "always";
+    case ThpMode::kInherit:
+      return "inherit";
   }
   return "?";
 }
@@ -434,7 +489,8 @@ Result<Trace> ParseTrace(std::string_view text, std::string_view path) {
       continue;
     }
     try {
-      trace.ops.push_back(ParseLine(tokens, line_no, static_cast<int>(line.size())));
+      trace.ops.push_back(
+          ParseLine(tokens, line_no, static_cast<int>(line.size())));
     } catch (const ParseError& e) {
       return Status::Error(std::string(path) + ":" + std::to_string(line_no) +
                            ":" + std::to_string(e.column) + ": " + e.what);

@@ -23,7 +23,9 @@ class SplitMix {
   int64_t Range(int64_t lo, int64_t hi) {
     return lo + static_cast<int64_t>(Below(static_cast<uint64_t>(hi - lo + 1)));
   }
-  bool Chance(int percent) { return Below(100) < static_cast<uint64_t>(percent); }
+  bool Chance(int percent) {
+    return Below(100) < static_cast<uint64_t>(percent);
+  }
 
  private:
   uint64_t state_;

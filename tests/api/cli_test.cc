@@ -1,12 +1,12 @@
 // cli_test.cc: the command line (tools/cli.h): one --help listing every
 // subcommand, and exit status 2 with a message for bad usage everywhere.
+#include "cli.h"
+
 #include <gtest/gtest.h>
 
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include "cli.h"
 
 namespace rmaplab {
 namespace {

@@ -88,7 +88,8 @@ TEST_P(SimApiTest, MapsAndPagemapEntriesAreWhatTheOpsPrint) {
   Result<std::vector<MapsEntry>> maps = r.sim->Maps(1);
   ASSERT_TRUE(maps.ok()) << maps.status().message();
   std::vector<std::string> maps_lines;
-  for (const MapsEntry& e : maps.value()) maps_lines.push_back(FormatMapsLine(e));
+  for (const MapsEntry& e : maps.value())
+    maps_lines.push_back(FormatMapsLine(e));
   EXPECT_EQ(Block(r.printed, "# maps pid=1"), maps_lines);
   ASSERT_EQ(maps.value().size(), 2u);  // the mprotect split the VMA
   EXPECT_EQ(maps.value()[1].start, 0x100003000u);
@@ -97,7 +98,8 @@ TEST_P(SimApiTest, MapsAndPagemapEntriesAreWhatTheOpsPrint) {
   Result<std::vector<PagemapEntry>> pm = r.sim->Pagemap(2, 0x100000000, 0x4000);
   ASSERT_TRUE(pm.ok()) << pm.status().message();
   std::vector<std::string> pm_lines;
-  for (const PagemapEntry& e : pm.value()) pm_lines.push_back(FormatPagemapLine(e));
+  for (const PagemapEntry& e : pm.value())
+    pm_lines.push_back(FormatPagemapLine(e));
   EXPECT_EQ(Block(r.printed, "# pagemap pid=2"), pm_lines);
   ASSERT_EQ(pm.value().size(), 4u);
   EXPECT_EQ(pm.value()[1].state, PageState::kPresent);
@@ -106,8 +108,8 @@ TEST_P(SimApiTest, MapsAndPagemapEntriesAreWhatTheOpsPrint) {
 }
 
 TEST_P(SimApiTest, QueriesOfAnExitedPidAreErrors) {
-  Replayed r = ReplayText("1 mmap 0x100000000 4K rw\n1 fork 2\n2 exit\n",
-                          GetParam());
+  Replayed r =
+      ReplayText("1 mmap 0x100000000 4K rw\n1 fork 2\n2 exit\n", GetParam());
   EXPECT_FALSE(r.sim->Maps(2).ok());
   EXPECT_FALSE(r.sim->Pagemap(2, 0x100000000, 0x1000).ok());
   EXPECT_FALSE(r.sim->Pagemap(1, 0x100000001, 0x1000).ok());  // misaligned
@@ -119,7 +121,8 @@ INSTANTIATE_TEST_SUITE_P(AllDesigns, SimApiTest,
                          [](const auto& info) {
                            std::string n = info.param;
                            for (char& c : n)
-                             if (!isalnum(static_cast<unsigned char>(c))) c = '_';
+                             if (!isalnum(static_cast<unsigned char>(c)))
+                               c = '_';
                            return n;
                          });
 

@@ -82,21 +82,26 @@ TEST(Exec, EveryDesignTearsDownAndStartsAfresh) {
     EXPECT_EQ(r.rc, 1) << design;  // only the read on the empty mm fails
     EXPECT_NE(r.out.find("# maps pid=2 line=7\n# pagemap pid=1 line=8\n"),
               std::string::npos)
-        << design << ": the exec'd mm is empty\n" << r.out;
+        << design << ": the exec'd mm is empty\n"
+        << r.out;
     // C's exec left P the only mapper of its pages: exclusive again.
     EXPECT_NE(r.out.find("# pagemap pid=1 line=8\n100000000 present exclusive"),
               std::string::npos)
-        << design << "\n" << r.out;
+        << design << "\n"
+        << r.out;
     EXPECT_NE(r.out.find("# pagemap pid=3 line=12\n"
                          "100000000 present shared value=0x22\n"),
               std::string::npos)
-        << design << "\n" << r.out;
+        << design << "\n"
+        << r.out;
     // D is the only one left mapping the first 4 pages: exclusive again.
     EXPECT_NE(r.out.find("# pagemap pid=4 line=17\n"
                          "100000000 present exclusive"),
               std::string::npos)
-        << design << "\n" << r.out;
-    EXPECT_NE(r.out.find("error line=18 op=read errno=EFAULT"), std::string::npos);
+        << design << "\n"
+        << r.out;
+    EXPECT_NE(r.out.find("error line=18 op=read errno=EFAULT"),
+              std::string::npos);
     EXPECT_EQ(r.stats["processes"], 4u) << design;
     EXPECT_EQ(r.stats["exits"], 0u) << design << ": exec is not an exit";
     // D's 4 pages + the shmem page + C's 2 pages (shared with G).

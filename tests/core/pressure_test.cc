@@ -79,8 +79,10 @@ TEST(OomTest, KillsTheLargestAndSaysSo) {
   ReplayResult r = Replay(trace.value(), *sim.value(), out, ro);
   EXPECT_TRUE(r.check.ok()) << r.check.message();
   EXPECT_EQ(r.ops_failed, 1);  // pid 2 is gone by line 7: ESRCH
-  EXPECT_NE(out.str().find("# oom-kill pid=2 line=5"), std::string::npos) << out.str();
-  EXPECT_NE(out.str().find("error line=7 op=read errno=ESRCH"), std::string::npos);
+  EXPECT_NE(out.str().find("# oom-kill pid=2 line=5"), std::string::npos)
+      << out.str();
+  EXPECT_NE(out.str().find("error line=7 op=read errno=ESRCH"),
+            std::string::npos);
   EXPECT_EQ(out.str().find("op=expect"), std::string::npos) << out.str();
 }
 

@@ -155,4 +155,3 @@ RMAPLAB_INSTANTIATE_FOR_ALL_DESIGNS(ThpTest);
 
 }  // namespace
 }  // namespace rmaplab
-
