@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <sstream>
@@ -183,6 +184,70 @@ TEST(ScenarioDirection, ForkServerWalksGrowWithChildrenOnlyUnderAnonVma) {
   EXPECT_GT(av80, 4 * av10);
   EXPECT_LT(avc80, 2 * avc10);
   EXPECT_GT(av80, 4 * avc80);
+}
+
+// One scenario under one design, op by op: the end counters, and the peak
+// of rmap_bytes in "rmap_bytes_peak".
+std::map<std::string, uint64_t> RunScenario(const std::string& design,
+                                            const std::string& name,
+                                            const Overrides& params) {
+  ScenarioTrace t = Generate(name, params);
+  Result<Trace> trace = ParseTrace(t.text, name);
+  EXPECT_TRUE(trace.ok()) << trace.status().message();
+  SimOptions so;
+  so.design = design;
+  if (t.mem_pages) so.mem_pages = t.mem_pages;
+  auto sim = Simulator::Create(so);
+  EXPECT_TRUE(sim.ok());
+  std::ostringstream out;
+  uint64_t peak = 0;
+  for (const Op& op : trace.value().ops) {
+    EXPECT_EQ(sim.value()->Apply(op, out), Errno::kOk)
+        << design << " line " << op.line;
+    peak = std::max(peak, sim.value()->Stats().rmap_bytes);
+    out.str("");
+  }
+  std::map<std::string, uint64_t> c = Counters(*sim.value());
+  c["rmap_bytes_peak"] = peak;
+  return c;
+}
+
+// Issue 9 4b: moving inherited pages costs anonmm copies (Linus' remedy)
+// or pte_chains (anobjrmap's), and COW context neither: its remap tree
+// records the moves.
+TEST(ScenarioDirection, MremapAfterForkCostsAnonmmButNotCowContext) {
+  EXPECT_GT(RunScenario("anonmm-copy", "mremap-after-fork", {})["wasted_pages"],
+            0u);
+  EXPECT_GT(RunScenario("anonmm-chains", "mremap-after-fork",
+                        {})["rmap_chain_entries"],
+            0u);
+  std::map<std::string, uint64_t> cc =
+      RunScenario("cow_context", "mremap-after-fork", {});
+  EXPECT_EQ(cc["wasted_pages"], 0u);
+  EXPECT_EQ(cc["rmap_chain_entries"], 0u);
+}
+
+// Issue 9 4c: ANON_VMA_LAZY's claim, in direction: apps whose vmas are
+// mostly never forked keep far less reverse-map metadata.
+TEST(ScenarioDirection, AppLaunchLazyKeepsLessThanAnonVmaChain) {
+  uint64_t avc = RunScenario("anon_vma_chain", "app-launch", {})["rmap_bytes"];
+  uint64_t lazy = RunScenario("anon_vma_lazy", "app-launch", {})["rmap_bytes"];
+  EXPECT_GT(avc, 0u);
+  EXPECT_LT(2 * lazy, avc);
+}
+
+// Issue 9 4d: a task that forks a child that forks and exits, over and
+// over.  anon_vma_chain's reuse rule (7a3ef208) keeps its metadata
+// bounded; COW context keeps every exited generation's context while it
+// has a child, so its metadata grows with the generations.
+TEST(ScenarioDirection, ForkingTaskBoundedUnderAnonVmaChainNotCowContext) {
+  auto peak = [](const std::string& design, int rounds) {
+    return RunScenario(design, "forking-task",
+                       {{"rounds", std::to_string(rounds)}})["rmap_bytes_peak"];
+  };
+  EXPECT_EQ(peak("anon_vma_chain", 20), peak("anon_vma_chain", 200));
+  EXPECT_EQ(peak("anon_vma_lazy", 20), peak("anon_vma_lazy", 200));
+  EXPECT_GT(peak("cow_context", 200), 5 * peak("cow_context", 20));
 }
 
 }  // namespace
