@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "rmaplab/output.h"  // ProtText
 #include "rmaplab/sim.h"
 #include "rmaplab/trace.h"
 
@@ -32,14 +33,6 @@ constexpr uint64_t kWindowPages = 64;
 int Prot(uint8_t b) {
   static constexpr int kProts[] = {3, 1, 0, 7, 5, 3, 2, 4};
   return kProts[b % 8];
-}
-
-std::string ProtText(int prot) {
-  std::string s = "---";
-  if (prot & kProtRead) s[0] = 'r';
-  if (prot & kProtWrite) s[1] = 'w';
-  if (prot & kProtExec) s[2] = 'x';
-  return s;
 }
 
 std::string Hex(uint64_t v) {

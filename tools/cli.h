@@ -63,6 +63,10 @@ CLI::Option* AddSizeOption(CLI::App& app, const std::string& name,
 void AddKsmOptions(CLI::App& app, uint32_t* max_page_sharing,
                    bool* use_zero_pages);
 
+// For a subcommand of its own parser (SetupRaw): parses `argv` with `app`;
+// -1 to go on, else the exit status (0 after --help, 2 for bad usage).
+int ParseRaw(CLI::App& app, const std::vector<std::string>& argv);
+
 // `rmaplab ARGS...` (args excludes the program name): parses, runs the
 // subcommand, returns the exit status.  Defined in rmaplab.cc.
 int Main(const std::vector<std::string>& args, Io io);

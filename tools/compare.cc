@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "cli.h"  // ParseRaw
 #include "compare_doc.h"
 #include "options.h"
 #include "rmaplab/scenario.h"
@@ -315,17 +316,6 @@ void AddPlanOptions(CLI::App& app, CompareArgs& a) {
   app.add_option("traces", a.traces, "trace files to run as well");
 }
 
-// -1 to go on, else the exit status (0 after --help, 2 for bad usage).
-int ParseCli(CLI::App& app, const std::vector<std::string>& argv) {
-  try {
-    std::vector<std::string> rev(argv.rbegin(), argv.rend());
-    app.parse(rev);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e, std::cout, std::cerr) == 0 ? 0 : 2;
-  }
-  return -1;
-}
-
 // The groups and jobs of `a`; false after saying why on stderr.
 bool PlanFromArgs(const CompareArgs& a, const std::string& cmd, json* groups,
                   std::vector<Job>* jobs) {
@@ -377,7 +367,7 @@ int CompareCommand(const std::vector<std::string>& argv) {
   app.add_option("--job", a.job,
                  "run only job N (from 0) of the plan, as 'rmaplab sweep' "
                  "writes them");
-  if (int rc = ParseCli(app, argv); rc >= 0) return rc;
+  if (int rc = cli::ParseRaw(app, argv); rc >= 0) return rc;
   json groups = json::array();
   std::vector<Job> jobs;
   if (!PlanFromArgs(a, "compare", &groups, &jobs)) return 2;
@@ -430,7 +420,7 @@ int SweepCommand(const std::vector<std::string>& argv) {
   app.add_option("--binary", binary,
                  "rmaplab binary the jobs run (default "
                  "this one)");
-  if (int rc = ParseCli(app, argv); rc >= 0) return rc;
+  if (int rc = cli::ParseRaw(app, argv); rc >= 0) return rc;
   json groups = json::array();
   std::vector<Job> jobs;
   if (!PlanFromArgs(a, "sweep", &groups, &jobs)) return 2;

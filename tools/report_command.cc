@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "cli.h"  // ParseRaw
 #include "compare_doc.h"
 
 namespace rmaplab {
@@ -27,12 +28,7 @@ int ReportCommand(const std::vector<std::string>& argv) {
   app.add_flag("--all-columns", opts.all_columns, "table: every counter");
   app.add_option("--html", opts.html_path,
                  "also write the HTML report to FILE");
-  try {
-    std::vector<std::string> rev(argv.rbegin(), argv.rend());
-    app.parse(rev);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e, std::cout, std::cerr) == 0 ? 0 : 2;
-  }
+  if (int rc = cli::ParseRaw(app, argv); rc >= 0) return rc;
   std::vector<nlohmann::json> docs;
   for (const std::string& f : files) {
     std::ifstream in(f);

@@ -110,6 +110,16 @@ CLI::Option* AddSizeOption(CLI::App& app, const std::string& name,
       ->type_name("SIZE");
 }
 
+int ParseRaw(CLI::App& app, const std::vector<std::string>& argv) {
+  try {
+    std::vector<std::string> rev(argv.rbegin(), argv.rend());
+    app.parse(rev);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e, std::cout, std::cerr) == 0 ? 0 : 2;
+  }
+  return -1;
+}
+
 void AddKsmOptions(CLI::App& app, uint32_t* max_page_sharing,
                    bool* use_zero_pages) {
   app.add_option("--ksm-max-page-sharing", *max_page_sharing,

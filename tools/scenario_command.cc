@@ -7,32 +7,17 @@
 #include <string>
 #include <vector>
 
+#include "cli.h"  // ParseRaw
 #include "rmaplab/scenario.h"
 
 namespace rmaplab {
-
-namespace {
-
-// Parses `argv` (the subcommand's arguments) with `app`; -1 to go on, else
-// the exit status (0 for --help, 2 for bad usage).
-int ParseArgs(CLI::App& app, const std::vector<std::string>& argv) {
-  try {
-    std::vector<std::string> rev(argv.rbegin(), argv.rend());
-    app.parse(rev);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e, std::cout, std::cerr) == 0 ? 0 : 2;
-  }
-  return -1;
-}
-
-}  // namespace
 
 int ScenariosCommand(const std::vector<std::string>& argv) {
   CLI::App app(
       "Lists the scenarios: name, what it runs, its parameters "
       "with their defaults, and the metrics its table shows.",
       "rmaplab scenarios");
-  if (int rc = ParseArgs(app, argv); rc >= 0) return rc;
+  if (int rc = cli::ParseRaw(app, argv); rc >= 0) return rc;
   for (const Scenario& s : Scenarios()) {
     std::cout << s.name << "  " << s.summary << "\n";
     for (const ScenarioParam& p : s.params)
@@ -58,7 +43,7 @@ int ScenarioCommand(const std::vector<std::string>& argv) {
   app.add_option("--param", params, "NAME=VALUE (repeatable)")
       ->allow_extra_args(false);
   app.add_option("-o,--output", output, "write to FILE, not standard output");
-  if (int rc = ParseArgs(app, argv); rc >= 0) return rc;
+  if (int rc = cli::ParseRaw(app, argv); rc >= 0) return rc;
   const Scenario* s = FindScenario(name);
   if (!s) {
     std::cerr << "rmaplab scenario: unknown scenario '" << name

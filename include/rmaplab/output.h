@@ -39,6 +39,8 @@ struct PagemapEntry {
   uint64_t value = 0;      // present only
 };
 
+// PROT as the trace language spells it in full: "rw-", "r-x", "---".
+std::string ProtText(int prot);
 std::string FormatMapsLine(const MapsEntry& e);
 std::string FormatPagemapLine(const PagemapEntry& e);
 

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <set>
 
+#include "rmaplab/output.h"  // ProtText
 #include "rmaplab/trace.h"
 
 namespace rmaplab::record {
@@ -28,14 +29,6 @@ std::string Hex(uint64_t v) {
   char b[24];
   std::snprintf(b, sizeof b, "0x%" PRIx64, v);
   return b;
-}
-
-std::string ProtText(int prot) {
-  std::string s = "---";
-  if (prot & kProtRead) s[0] = 'r';
-  if (prot & kProtWrite) s[1] = 'w';
-  if (prot & kProtExec) s[2] = 'x';
-  return s;
 }
 
 enum class PieceKind { kAnon, kShmAnon, kFilePrivate, kOther };

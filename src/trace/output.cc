@@ -6,6 +6,14 @@
 
 namespace rmaplab {
 
+std::string ProtText(int prot) {
+  std::string s = "---";
+  if (prot & kProtRead) s[0] = 'r';
+  if (prot & kProtWrite) s[1] = 'w';
+  if (prot & kProtExec) s[2] = 'x';
+  return s;
+}
+
 std::string FormatMapsLine(const MapsEntry& e) {
   char buf[128];
   std::snprintf(
