@@ -22,7 +22,8 @@
 #include <string>
 #include <vector>
 
-#include "cli.h"  // RunCommand
+#include "cli.h"                    // RunCommand
+#include "core/kernel_test_util.h"  // RMAPLAB_INSTANTIATE_FOR_ALL_DESIGNS
 #include "rmaplab/sim.h"
 
 namespace rmaplab {
@@ -140,15 +141,7 @@ TEST_P(PinSwitchesByDesign, TheOtherSwitchAloneFindsNothing) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(AllDesigns, PinSwitchesByDesign,
-                         ::testing::ValuesIn(DesignNames()),
-                         [](const auto& info) {
-                           std::string n = info.param;
-                           for (char& c : n)
-                             if (!isalnum(static_cast<unsigned char>(c)))
-                               c = '_';
-                           return n;
-                         });
+RMAPLAB_INSTANTIATE_FOR_ALL_DESIGNS(PinSwitchesByDesign);
 
 }  // namespace
 }  // namespace rmaplab
