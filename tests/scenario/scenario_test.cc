@@ -41,6 +41,7 @@ const std::map<std::string, Overrides>& SmallSizes() {
       {"app-launch",
        {{"apps", "4"}, {"vmas", "5"}, {"pages", "2"}, {"fork_every", "2"}}},
       {"forking-task", {{"rounds", "20"}, {"pages", "4"}}},
+      {"swapoff", {{"procs", "4"}, {"chunk", "8"}}},
   };
   return m;
 }
