@@ -9,9 +9,14 @@
 //  (1) A measurement several claims share runs once; groups keep the order
 //      of their first claim.
 //  (2) Trace paths in the document are relative to the source tree, as the
-//      claims name them, whatever --source says.
+//      claims name them, whatever --source says (a .gz trace is replayed
+//      from a temporary copy gunzipped, under its own name).
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -151,15 +156,37 @@ void ReplacePrefix(json& j, const std::string& from, const std::string& to) {
   }
 }
 
+// `gzip -dc PATH` into a temporary file (removed by the caller); "" after
+// saying why on stderr.
+std::string Gunzip(const std::string& path) {
+  char tmp[] = "/tmp/rmaplab-claims-XXXXXX";
+  int fd = mkstemp(tmp);
+  if (fd < 0) {
+    std::cerr << "rmaplab claims: cannot create a temporary file\n";
+    return "";
+  }
+  close(fd);
+  std::string cmd = "gzip -dc '" + path + "' > " + tmp;
+  if (std::system(cmd.c_str()) != 0) {
+    std::cerr << "rmaplab claims: " << path << ": cannot gunzip\n";
+    std::remove(tmp);
+    return "";
+  }
+  return tmp;
+}
+
 // The document of one measurement.
 bool Measure(const ClaimMeasurement& m, const std::string& source,
              unsigned threads, json* doc) {
   std::vector<std::string> argv;
+  std::string path = source + "/" + m.what, unzipped;
   switch (m.kind) {
     case MeasurementKind::kPinSwitches:
       return PinDocument(source, m.what, doc);
     case MeasurementKind::kTrace:
-      argv = {source + "/" + m.what};
+      if (path.ends_with(".gz") && (unzipped = Gunzip(path)).empty())
+        return false;
+      argv = {unzipped.empty() ? path : unzipped};
       break;
     case MeasurementKind::kScenario:
       argv = {"--scenario", m.what};
@@ -169,10 +196,11 @@ bool Measure(const ClaimMeasurement& m, const std::string& source,
   }
   argv.push_back("-j");
   argv.push_back(std::to_string(threads));
-  if (!CompareDocument(argv, doc)) return false;
-  if (m.kind == MeasurementKind::kTrace)
-    ReplacePrefix(*doc, source + "/" + m.what, m.what);  // invariant 2
-  return true;
+  bool ok = CompareDocument(argv, doc);
+  if (!unzipped.empty()) std::remove(unzipped.c_str());
+  if (ok && m.kind == MeasurementKind::kTrace)  // invariant 2
+    ReplacePrefix(*doc, unzipped.empty() ? path : unzipped, m.what);
+  return ok;
 }
 
 }  // namespace

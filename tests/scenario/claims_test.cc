@@ -123,7 +123,7 @@ TEST(Claims, CopyWastesFlipsWithWastedPages) {
 TEST(Claims, CopyRareFlipsWhenProgramsCopyOften) {
   auto runs = [](double wasted) {
     ClaimRuns r;
-    for (int i = 0; i < 3; ++i)
+    for (int i = 0; i < 4; ++i)
       r.push_back({Made(
           "anonmm-copy", "",
           {{"wasted_pages", wasted}, {"page_faults", 1000}, {"forks", 1}})});
