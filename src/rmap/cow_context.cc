@@ -237,8 +237,9 @@ class CowContextDesign final : public ReverseMap {
       for (const auto& [first, r] : c.remaps) {
         label += GraphLabel(
             {"\nremap [", GraphHex(first), ", ", GraphHex(r.end), ") at"});
-        for (int64_t off : r.offsets)
-          label += GraphLabel({" ", std::to_string(off)});
+        for (int64_t off : r.offsets)  // pages: (vm_start >> 12) - vm_pgoff
+          label += GraphLabel(
+              {off < 0 ? " -" : " +", GraphHex(off < 0 ? -off : off)});
       }
       g.Node(GraphId::Object(&c), "cow_context", label);
     });

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cli.h"
+#include "rmaplab/sim.h"
 
 namespace rmaplab {
 namespace {
@@ -176,6 +177,23 @@ TEST(GraphCli, RefusedOpsAreNotedNotFatal) {
   EXPECT_NE(r.err.find("error line=2 op=write errno=EFAULT"), std::string::npos)
       << r.err;
   EXPECT_NE(r.out.find("page pfn"), std::string::npos);
+}
+
+// Every design's docs page shows its picture, committed under img/.
+TEST(GraphCli, EveryDesignPageShowsItsPicture) {
+  std::string docs = std::string(RMAPLAB_SOURCE_DIR) + "/docs/designs/";
+  for (const std::string& d : DesignNames()) {
+    if (d == "global_list") continue;  // the tests' external design
+    std::string page = ReadFile(docs + d + ".md");
+    EXPECT_NE(page.find("](img/" + d + ".svg)"), std::string::npos) << d;
+    EXPECT_NE(page.find("rmaplab graph examples/structures.trace --design " +
+                        d + " -o docs/designs/img/" + d + ".svg"),
+              std::string::npos)
+        << d;
+    EXPECT_NE(ReadFile(docs + "img/" + d + ".svg").find("<svg"),
+              std::string::npos)
+        << d;
+  }
 }
 
 TEST(GraphCli, HelpTellsTheOptionsAndExitStatuses) {
