@@ -186,9 +186,10 @@ TEST(GraphCli, EveryDesignPageShowsItsPicture) {
     if (d == "global_list") continue;  // the tests' external design
     std::string page = ReadFile(docs + d + ".md");
     EXPECT_NE(page.find("](img/" + d + ".svg)"), std::string::npos) << d;
-    EXPECT_NE(page.find("rmaplab graph docs/designs/structures.trace --design " +
-                        d + " -o docs/designs/img/" + d + ".svg"),
-              std::string::npos)
+    EXPECT_NE(
+        page.find("rmaplab graph docs/designs/structures.trace --design " + d +
+                  " -o docs/designs/img/" + d + ".svg"),
+        std::string::npos)
         << d;
     EXPECT_NE(ReadFile(docs + "img/" + d + ".svg").find("<svg"),
               std::string::npos)
