@@ -144,6 +144,19 @@ TEST(GraphCli, BadInputGetsAMessageAndExitTwo) {
   }
 }
 
+TEST(GraphCli, UnwritableOutputExitsOne) {
+  std::string t = TempFile("fork-cow.trace", kForkCow);
+  std::string nowhere = testing::TempDir() + "no-such-dir/x";
+  Ran dot = Graph({t, "--design", "anon_vma", "-o", nowhere + ".dot"});
+  EXPECT_EQ(dot.status, 1);
+  EXPECT_NE(dot.err.find("cannot write " + nowhere + ".dot"), std::string::npos)
+      << dot.err;
+  if (!HaveDot()) GTEST_SKIP() << "Graphviz's dot is not installed";
+  Ran svg = Graph({t, "--design", "anon_vma", "-o", nowhere + ".svg"});
+  EXPECT_EQ(svg.status, 1);
+  EXPECT_NE(svg.err.find("dot failed"), std::string::npos) << svg.err;
+}
+
 TEST(GraphCli, RefusesMoreThanMaxPages) {
   std::string t = TempFile("big.trace",
                            "1 mmap 0x100000000 2M rw\n"

@@ -183,6 +183,17 @@ TEST(GraphSink, SecondNodeForAnIdIsIgnoredAndDanglingEdgesAreNamed) {
   EXPECT_NE(g.Check().message().find("'dangles'"), std::string::npos);
 }
 
+// A design without its own Describe says so under the picture.
+TEST(GraphSink, DefaultDescribeNotesThatTheDesignDrawsNothing) {
+  std::unique_ptr<ReverseMap> d = CreateDesign("anon_vma_chain");
+  GraphSink g;
+  d->ReverseMap::Describe(g);
+  ASSERT_EQ(g.notes().size(), 1u);
+  EXPECT_EQ(g.notes()[0],
+            "design anon_vma_chain draws none of its own objects");
+  EXPECT_TRUE(g.nodes().empty());
+}
+
 TEST(GraphDesign, AnonVmaChainLinksTheChildToItsParentsAnonVma) {
   auto p = Draw("anon_vma_chain");
   const GraphSink& g = p->g;
