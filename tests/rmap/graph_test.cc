@@ -56,10 +56,16 @@ std::unique_ptr<Picture> Draw(const std::string& design, int lines = 99) {
   return p;
 }
 
-const GraphNode* NodeOf(const GraphSink& g, GraphId id) {
+// The kind and label of node `id`; "none" if there is no such node.
+std::string KindOf(const GraphSink& g, GraphId id) {
   for (const GraphNode& n : g.nodes())
-    if (n.id == id) return &n;
-  return nullptr;
+    if (n.id == id) return n.kind;
+  return "none";
+}
+std::string LabelOf(const GraphSink& g, GraphId id) {
+  for (const GraphNode& n : g.nodes())
+    if (n.id == id) return n.label;
+  return "none";
 }
 
 int Count(const GraphSink& g, const std::string& kind) {
@@ -206,9 +212,9 @@ TEST(GraphDesign, AnonVmaChainLinksTheChildToItsParentsAnonVma) {
   // vma -> avc -> anon_vma: the child is on both anon_vmas' trees.
   std::set<GraphId> child_chain, parent_chain;
   for (const GraphEdge& e : Out(g, VmaOf(g, 2)))
-    if (NodeOf(g, e.to)->kind == "avc") child_chain.insert(To(g, e.to, ""));
+    if (KindOf(g, e.to) == "avc") child_chain.insert(To(g, e.to, ""));
   for (const GraphEdge& e : Out(g, VmaOf(g, 1)))
-    if (NodeOf(g, e.to)->kind == "avc") parent_chain.insert(To(g, e.to, ""));
+    if (KindOf(g, e.to) == "avc") parent_chain.insert(To(g, e.to, ""));
   EXPECT_EQ(child_chain, (std::set<GraphId>{parent_av, child_av}));
   EXPECT_EQ(parent_chain, std::set<GraphId>{parent_av});
   EXPECT_EQ(To(g, PageAt(g, 1, kA), "mapping"), parent_av);
@@ -220,7 +226,7 @@ TEST(GraphDesign, PteChainHasAnEntryPerMappingOfASharedPage) {
   auto p = Draw("pte_chain");
   const GraphSink& g = p->g;
   GraphId block = To(g, PageAt(g, 1, kA), "pte_chain");
-  EXPECT_EQ(NodeOf(g, block)->kind, "pte_chain");
+  EXPECT_EQ(KindOf(g, block), "pte_chain");
   std::set<GraphId> entries;
   for (const GraphEdge& e : Out(g, block, "pte " + GraphHex(kA)))
     entries.insert(e.to);
@@ -291,24 +297,24 @@ TEST(GraphDesign, AnonVmaLazyIsLazyUntilTheFork) {
   EXPECT_EQ(Count(g, "anon_vma"), 0);
   EXPECT_EQ(Count(g, "avc"), 0);
   GraphId node = To(g, PageAt(g, 1, kA), "mapping (PG_lazy)");
-  EXPECT_EQ(NodeOf(g, node)->kind, "lazy");
+  EXPECT_EQ(KindOf(g, node), "lazy");
   EXPECT_EQ(To(g, node, "vma"), VmaOf(g, 1));
   EXPECT_EQ(To(g, PageAt(g, 1, kB), "PG_lazy"), node);
-  EXPECT_EQ(NodeOf(g, To(g, VmaOf(g, 1), "anon_vma"))->label, "LAZY marker");
+  EXPECT_EQ(LabelOf(g, To(g, VmaOf(g, 1), "anon_vma")), "LAZY marker");
 
   auto after = Draw("anon_vma_lazy");
   const GraphSink& h = after->g;
   EXPECT_EQ(Count(h, "lazy"), 0);
   EXPECT_GE(Count(h, "anon_vma"), 1);
-  EXPECT_EQ(NodeOf(h, To(h, PageAt(h, 1, kA), "mapping"))->kind, "anon_vma");
-  EXPECT_EQ(NodeOf(h, To(h, PageAt(h, 2, kB), "mapping"))->kind, "anon_vma");
+  EXPECT_EQ(KindOf(h, To(h, PageAt(h, 1, kA), "mapping")), "anon_vma");
+  EXPECT_EQ(KindOf(h, To(h, PageAt(h, 2, kB), "mapping")), "anon_vma");
 }
 
 TEST(GraphDesign, ExternalGlobalListListsEveryVma) {
   auto p = Draw("global_list");
   const GraphSink& g = p->g;
   GraphId list = To(g, PageAt(g, 2, kB), "mapping");
-  EXPECT_EQ(NodeOf(g, list)->kind, "global_list");
+  EXPECT_EQ(KindOf(g, list), "global_list");
   std::set<GraphId> vmas;
   for (const GraphEdge& e : Out(g, list, "list")) vmas.insert(e.to);
   EXPECT_EQ(vmas, (std::set<GraphId>{VmaOf(g, 1), VmaOf(g, 2)}));
