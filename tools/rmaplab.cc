@@ -63,6 +63,7 @@ Run SetupRecordRaw(CLI::App& app, Io io) {
 constexpr Setup kCommands[] = {
     SetupReplay,        // tools/replay.cc
     SetupDesigns,       // tools/replay.cc
+    SetupGraph,         // tools/graph.cc
     SetupCompareRaw,    // tools/compare.cc, through SetupRaw
     SetupScenariosRaw,  // tools/scenario_command.cc
     SetupScenarioRaw,   // tools/scenario_command.cc
