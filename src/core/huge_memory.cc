@@ -332,27 +332,44 @@ void Kernel::RefoldHugePmd(Mm& mm, uint64_t haddr) {
   FolioSubMapcount(head, mm, kPmdPages);
 }
 
-// split_folio() to order 0: the folio's PMD mappings are split (found by
-// a walk of its head page, as unmap_folio() finds them), then every page
-// is a 4 KiB folio; pages nothing references any more are freed.
-void Kernel::SplitFolio(Pfn pfn) {
+// split_folio() to order 0 (__folio_split): one walk of the folio finds
+// its mappings (unmap_folio), its PMD mappings are split, every page
+// becomes a 4 KiB folio and pages nothing references are freed.  With
+// remap_zero, as every successful anonymous split does since Linux 6.12
+// (RMP_USE_SHARED_ZEROPAGE, try_to_map_unused_to_zeropage), each mapping
+// of a zero-filled page becomes the shared zero page (confirmed natively:
+// tests/traces/thp-deferred-split.trace).
+void Kernel::SplitFolio(Pfn pfn, bool remap_zero) {
   if (!Frame(pfn).large()) return;
   Pfn head = FolioHead(pfn);
   int order = Frame(head).order();
-  if (folios_.at(head).entire_mapcount > 0) {
-    std::vector<std::pair<Mm*, uint64_t>> pmds;
-    RmapWalk(head, true, [&](Vma& vma, uint64_t addr, Pte& pte) {
-      if (pte.pmd()) pmds.emplace_back(vma.mm, addr);
-      return true;
-    });
-    for (auto& [mm, addr] : pmds) SplitHugePmd(*mm, addr);
-  }
+  std::vector<std::pair<Vma*, uint64_t>> maps;
+  RmapWalkFolio(head, [&](const Vma& vma, uint64_t addr, const Pte&) {
+    maps.emplace_back(const_cast<Vma*>(&vma), addr);
+    return true;
+  });
+  stats_.rmap_walks++;
+  stats_.rmap_walk_steps += maps.size();
+  for (auto& [vma, addr] : maps)
+    if (vma->mm->pt.Get(addr).pmd() && !(addr % kPmdSize))
+      SplitHugePmd(*vma->mm, addr);
   folios_.erase(head);
   if (order == kPmdOrder) stats_.thp_split_page++;
   int nr = 1 << order;
   for (int i = 0; i < nr; ++i) Frame(head + i).SetOrder(0);
   for (int i = 0; i < nr; ++i)
     if (Frame(head + i).refcount == 0) FreePage(head + i);
+  if (!remap_zero) return;
+  for (auto& [vma, addr] : maps) {
+    Pte& pte = *vma->mm->pt.Find(addr);
+    Pfn p = pte.pfn();
+    Page& page = Frame(p);
+    if (page.content != 0 || page.Test(PG_swapcache)) continue;
+    rmap_->RemoveRmap(p, page, *vma, addr);
+    page.mapcount--;
+    pte = Pte::Present(kZeroPfn, false, false, false);
+    PutPage(p);
+  }
 }
 
 // deferred_split_scan(): under memory pressure, partly mapped folios are
@@ -362,7 +379,7 @@ void Kernel::DeferredSplitScan() {
   for (const auto& [head, f] : folios_)
     if (f.partially_mapped) queued.push_back(head);
   std::sort(queued.begin(), queued.end());
-  for (Pfn head : queued) SplitFolio(head);
+  for (Pfn head : queued) SplitFolio(head, true);
 }
 
 // madvise_collapse().

@@ -318,8 +318,10 @@ class Kernel {
   // PMD mapping again (mremap's PMD move, done PTE by PTE).
   void RefoldHugePmd(Mm& mm, uint64_t haddr);
   // split_folio(): the folio holding pfn becomes 4 KiB folios (its PMD
-  // mappings split first); pages nothing maps are freed.
-  void SplitFolio(Pfn pfn);
+  // mappings split first); pages nothing maps are freed; remap_zero: the
+  // mappings of zero-filled pages become the shared zero page, as Linux's
+  // split does (a caller holding on to pfn passes false).
+  void SplitFolio(Pfn pfn, bool remap_zero);
   Pfn FolioHead(Pfn pfn) const {
     return pfn & ~((Pfn{1} << Frame(pfn).order()) - 1);
   }

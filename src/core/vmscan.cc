@@ -182,9 +182,10 @@ uint64_t Kernel::Reclaim(uint64_t nr) {
     Pfn pfn = lru_.Tail(Lru::kInactive);
     if (!pfn) break;
     if (Frame(pfn).large()) {
-      // Large folios go to swap as 4 KiB pages so far: split_folio() first,
-      // as shrink_folio_list() does when a folio cannot go whole.
-      SplitFolio(pfn);
+      // Large folios go to swap as 4 KiB pages so far: split first (Linux
+      // swaps the folio whole, THP_SWAP, so every page still goes: no
+      // zero-page remapping here).
+      SplitFolio(pfn, false);
       continue;
     }
     Page& page = Frame(pfn);
@@ -210,14 +211,15 @@ uint64_t Kernel::Reclaim(uint64_t nr) {
 Errno Kernel::MadvisePageout(Mm& mm, Vma& vma, uint64_t start, uint64_t end,
                              bool pageout) {
   // madvise_cold_or_pageout_pte_range(): a large folio this mm alone maps
-  // is split (the model swaps 4 KiB pages only); a shared one is skipped.
+  // is split (the model swaps 4 KiB pages only; Linux swaps it whole, so
+  // no zero-page remapping); a shared one is skipped.
   std::vector<Pfn> large;
   mm.pt.ForEach(start, end, [&](uint64_t, Pte& pte) {
     if (pte.present() && pte.pfn() != kZeroPfn && Frame(pte.pfn()).large() &&
         !FolioMaybeMappedShared(FolioHead(pte.pfn())))
       large.push_back(pte.pfn());
   });
-  for (Pfn pfn : large) SplitFolio(pfn);
+  for (Pfn pfn : large) SplitFolio(pfn, false);
   std::vector<Pfn> victims;
   mm.pt.ForEach(start, end, [&](uint64_t, Pte& pte) {
     if (!pte.present() || pte.pfn() == kZeroPfn) return;

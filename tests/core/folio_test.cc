@@ -146,11 +146,18 @@ TEST_P(FolioTest, PartialUnmapQueuesTheFolioAndReclaimSplitsIt) {
   EXPECT_EQ(s.thp_split_pmd, 1u);
   EXPECT_EQ(s.thp_deferred_split_page, 1u);
   EXPECT_EQ(k_.resident_pages(), uint64_t{kPmdPages});  // still whole
+  ASSERT_EQ(k_.WritePage(mm(), P(1), 0x6), Errno::kOk);
   k_.Reclaim(0);  // the deferred-split shrinker
   EXPECT_EQ(k_.Stats().thp_split_page, 1u);
-  EXPECT_EQ(k_.resident_pages(), uint64_t{kPmdPages} / 2);
   EXPECT_TRUE(k_.folios().empty());
   EXPECT_FALSE(k_.PagemapOf(mm(), kBase).thp);
+  // The split maps zero-filled pages to the shared zero page: two written
+  // pages are left of 512.
+  EXPECT_EQ(k_.resident_pages(), 2u);
+  EXPECT_TRUE(k_.PagemapOf(mm(), P(2)).zero);
+  uint64_t v = 0;
+  ASSERT_EQ(k_.Peek(mm(), P(1), &v), Errno::kOk);
+  EXPECT_EQ(v, 0x6u);
 }
 
 TEST_P(FolioTest, ReclaimSplitsASharedThpAndSwapsItsPages) {
