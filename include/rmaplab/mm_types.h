@@ -45,6 +45,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <vector>
 
 namespace rmaplab {
@@ -315,6 +316,16 @@ struct Vma {
   std::optional<uint64_t> Address(uint64_t index) const {
     if (index < pgoff || index - pgoff >= pages()) return std::nullopt;
     return start + ((index - pgoff) << kPageShift);
+  }
+  // vma_address(vma, pgoff, nr_pages): [start, end) where this vma maps
+  // the part of offsets [index, index + nr) that lies inside it, or nothing.
+  std::optional<std::pair<uint64_t, uint64_t>> AddressRange(uint64_t index,
+                                                            uint64_t nr) const {
+    uint64_t lo = index > pgoff ? index : pgoff;
+    uint64_t hi = index + nr < pgoff + pages() ? index + nr : pgoff + pages();
+    if (lo >= hi) return std::nullopt;
+    return std::make_pair(start + ((lo - pgoff) << kPageShift),
+                          start + ((hi - pgoff) << kPageShift));
   }
   bool Contains(uint64_t addr) const { return addr >= start && addr < end; }
   bool is_anonymous() const { return shmem == nullptr; }

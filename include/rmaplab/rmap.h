@@ -244,6 +244,18 @@ class ReverseMap {
   }
 
  protected:
+  // Whether the nr pages of a folio are one range of one object: the same
+  // mapping and design flags, consecutive indexes (what an object-based
+  // design needs to walk the folio once; else it walks page by page).
+  static bool FolioLinear(const Page* pages, int nr) {
+    for (int i = 1; i < nr; ++i)
+      if (pages[i].mapping != pages[0].mapping ||
+          pages[i].index != pages[0].index + i ||
+          (pages[i].flags ^ pages[0].flags) & (PG_rmap0 | PG_rmap1))
+        return false;
+    return true;
+  }
+
   // The design's counters: only the design writes them.
   RmapStats& counters() { return stats_; }
 

@@ -344,12 +344,17 @@ void Kernel::SplitFolio(Pfn pfn, bool remap_zero) {
   Pfn head = FolioHead(pfn);
   int order = Frame(head).order();
   std::vector<std::pair<Vma*, uint64_t>> maps;
-  RmapWalkFolio(head, [&](const Vma& vma, uint64_t addr, const Pte&) {
-    maps.emplace_back(const_cast<Vma*>(&vma), addr);
-    return true;
-  });
-  stats_.rmap_walks++;
-  stats_.rmap_walk_steps += maps.size();
+  WalkCost cost;
+  uint64_t steps = RmapWalkFolio(
+      head,
+      [&](const Vma& vma, uint64_t addr, const Pte&) {
+        maps.emplace_back(const_cast<Vma*>(&vma), addr);
+        return true;
+      },
+      &cost);
+  stats_.rmap_walks++;  // one walk for the folio, however many pages
+  stats_.rmap_walk_steps += steps;
+  rmap_->AccountWalk(cost);
   for (auto& [vma, addr] : maps)
     if (vma->mm->pt.Get(addr).pmd() && !(addr % kPmdSize))
       SplitHugePmd(*vma->mm, addr);

@@ -168,10 +168,11 @@ class Kernel {
   }
   // folio_ref_count() as Linux counts it (mm_types.h, "Folios").
   int64_t FolioRefCount(Pfn head) const;
-  // rmap_walk() of the folio headed by `head`, for the checker: fn(vma,
-  // addr, pte) for each PTE mapping one of its pages, each once.
+  // rmap_walk() of the folio headed by `head`: fn(vma, addr, pte) for each
+  // PTE mapping one of its pages, each once; returns the walk's candidate
+  // ranges, its cost in *cost (the caller decides whether it counts).
   template <typename Fn>
-  void RmapWalkFolio(Pfn head, Fn&& fn) const;
+  uint64_t RmapWalkFolio(Pfn head, Fn&& fn, WalkCost* cost = nullptr) const;
 
   // --- looking without touching ---
   // What the process would read at addr; EFAULT if it is not mapped.
@@ -457,27 +458,32 @@ void Kernel::RmapWalk(Pfn pfn, bool count, Fn&& fn) {
 }
 
 template <typename Fn>
-void Kernel::RmapWalkFolio(Pfn head, Fn&& fn) const {
+uint64_t Kernel::RmapWalkFolio(Pfn head, Fn&& fn, WalkCost* cost) const {
   int nr = 1 << Frame(head).order();
   std::set<std::pair<const Vma*, uint64_t>> seen;
-  WalkCost cost;
+  WalkCost local;
+  uint64_t ranges = 0;
   rmap_->WalkFolio(
       head, &Frame(head), nr,
       [&](Vma& vma, uint64_t start, uint64_t end) {
-        bool go = true;
+        ranges++;
+        bool go = true, hit = false;
         for (uint64_t a = start; a < end && go; a += kPageSize) {
           Pte* pte = vma.mm->pt.Find(a);
           if (!pte || !pte->present() || pte->pfn() < head ||
               pte->pfn() >= head + nr)
             continue;
-          auto key = std::make_pair(static_cast<const Vma*>(&vma), a);
-          if (!seen.insert(key).second) continue;
+          hit = true;
+          if (!seen.insert({&vma, a}).second) continue;
           go = fn(static_cast<const Vma&>(vma), a,
                   static_cast<const Pte&>(*pte));
         }
+        if (!hit) local.wasted_steps++;
         return go;
       },
-      cost);
+      local);
+  if (cost) *cost = local;
+  return ranges;
 }
 
 template <typename Fn>

@@ -220,6 +220,31 @@ TEST_P(FolioTest, ExitFreesEveryFolioWhole) {
   EXPECT_EQ(k_.frame_count(), frames);  // no new frame
 }
 
+// One walk per folio: an object-based design yields one range per vma for
+// a folio of consecutive indexes; a per-page design (or one whose folio
+// pages differ) a one-page range per mapping.  Either way every mapping is
+// found (the checker compares them after every test).
+TEST_P(FolioTest, AWalkPerFolioYieldsRangesOrPages) {
+  MapThp();
+  Pfn pfn = PfnAt(1, 0);
+  size_t ranges = 0;
+  WalkCost cost;
+  k_.rmap().WalkFolio(
+      pfn, &k_.page(pfn), kPmdPages,
+      [&](Vma&, uint64_t start, uint64_t end) {
+        ranges++;
+        EXPECT_LT(start, end);
+        return true;
+      },
+      cost);
+  // anon_vma_lazy: its pages name a lazy vma until the first fork.
+  static const std::set<std::string> kPerPage = {"pte_chain", "anon_vma-direct",
+                                                 "cow_context", "global_list",
+                                                 "anon_vma_lazy"};
+  EXPECT_EQ(ranges, kPerPage.count(GetParam()) ? size_t{kPmdPages} : 1u);
+  EXPECT_EQ(FolioWalkCount(pfn), size_t{kPmdPages});
+}
+
 RMAPLAB_INSTANTIATE_FOR_ALL_DESIGNS(FolioTest);
 
 }  // namespace
