@@ -2,14 +2,16 @@
 //
 // Workloads (each registered once per design, "BM_<name>/<design>/<arg>"):
 //   FaultIn/N        write-fault N fresh pages of one vma
+//   FaultInThp/N     write N pages of a MADV_HUGEPAGE vma: N/512 PMD-mapped
+//                    2 MiB THP faults
 //   Fork/N           fork an mm with N resident pages (and tear the child down
 //                    outside the timed part)
 //   MprotectStorm/N  split a 2N-page vma into N+1 pieces by mprotect, then
 //                    merge it back
 //   RmapWalk/K       walk the reverse map of a page mapped by K processes
 // Setup happens outside the timed loop.  Counters: faults/s, bytes per
-// resident page (struct page + PTEs + LRU links, host bytes), walk steps per
-// walk.
+// resident page (struct page + PTEs + LRU links + the large-folio side
+// table, host bytes), walk steps per walk.
 #include <benchmark/benchmark.h>
 
 #include <memory>
@@ -34,6 +36,39 @@ void FillPages(Kernel& k, Mm& mm, int64_t n) {
     (void)k.WritePage(mm, kBase + i * kPageSize, i + 1);
 }
 
+// struct pages, PTE leaves, LRU links and the FolioInfo table (its nodes,
+// a pointer and a cached hash each in libstdc++, and its buckets).
+uint64_t HostBytes(const Kernel& k, const Mm& mm) {
+  const auto& f = k.folios();
+  uint64_t folio_table =
+      f.size() * (sizeof(std::pair<const Pfn, FolioInfo>) + 2 * sizeof(void*)) +
+      f.bucket_count() * sizeof(void*);
+  return k.frame_count() * sizeof(Page) + mm.pt.bytes() + k.lru().bytes() +
+         folio_table;
+}
+
+void BM_FaultInThp(benchmark::State& state, std::string design) {
+  int64_t n = state.range(0);
+  double bytes_per_page = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto k = NewKernel(design);
+    Mm& mm = *k->FindMm(1);
+    (void)k->Mmap(mm, kBase, n * kPageSize, kRW, false);
+    (void)k->Madvise(mm, kBase, n * kPageSize, Advice::kHugepage);
+    state.ResumeTiming();
+    for (int64_t i = 0; i < n; ++i)
+      (void)k->WritePage(mm, kBase + i * kPageSize, i + 1);
+    state.PauseTiming();
+    bytes_per_page = double(HostBytes(*k, mm)) / n;
+    k.reset();
+    state.ResumeTiming();
+  }
+  state.counters["pages_per_s"] = benchmark::Counter(
+      double(n) * state.iterations(), benchmark::Counter::kIsRate);
+  state.counters["host_bytes_per_page"] = bytes_per_page;
+}
+
 void BM_FaultIn(benchmark::State& state, std::string design) {
   int64_t n = state.range(0);
   double bytes_per_page = 0;
@@ -46,9 +81,7 @@ void BM_FaultIn(benchmark::State& state, std::string design) {
     for (int64_t i = 0; i < n; ++i)
       (void)k->WritePage(mm, kBase + i * kPageSize, i + 1);
     state.PauseTiming();
-    bytes_per_page = double(k->frame_count() * sizeof(Page) + mm.pt.bytes() +
-                            k->lru().bytes()) /
-                     n;
+    bytes_per_page = double(HostBytes(*k, mm)) / n;
     k.reset();
     state.ResumeTiming();
   }
@@ -109,6 +142,10 @@ void RegisterAll() {
   for (const DesignInfo& d : Designs()) {
     benchmark::RegisterBenchmark(("BM_FaultIn/" + d.name).c_str(), BM_FaultIn,
                                  d.name)
+        ->Arg(1 << 20)
+        ->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(("BM_FaultInThp/" + d.name).c_str(),
+                                 BM_FaultInThp, d.name)
         ->Arg(1 << 20)
         ->Unit(benchmark::kMillisecond);
     benchmark::RegisterBenchmark(("BM_Fork/" + d.name).c_str(), BM_Fork, d.name)

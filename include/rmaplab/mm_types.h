@@ -5,14 +5,30 @@
 // design (rmaplab/rmap.h) reads them and owns only the fields marked
 // "the design's".
 //
-// struct page is modelled as 32 host bytes and a PTE as 8.  Invariants,
-// checked by CheckInvariants() after every op under --check:
+// struct page is modelled as 32 host bytes and a PTE as 8.
+//
+// Folios.  A large folio (THP, mTHP) of order o is 2^o frames, naturally
+// aligned in pfn space (its head is pfn & ~(2^o - 1)), each of which
+// carries the order in its flags (FolioOrder()); order 0 is a 4 KiB folio.
+// Every page of a large folio keeps its own mapcount and refcount:
+// mapcount counts the PTEs holding the pfn, a PMD mapping counting as the
+// 512 PTEs it stands for (Pte::kPmd marks them), so Linux's
+// page_mapcount() (_mapcount + 1 + entire_mapcount) is Page::mapcount; the
+// refcount holds one reference per such PTE.  Linux's folio_ref_count() is
+// the sum over the folio's pages minus (nr - 1) per PMD mapping (one
+// reference per PMD), and what Linux keeps only on the folio (entire and
+// large mapcount, the mm_id slots, the deferred-split queue) the kernel
+// keeps in a side table for large folios (core/kernel.h FolioInfo).
+// Invariants, checked by CheckInvariants() after every op under --check:
 //  (1) a free frame has refcount == 0 and flags == 0;
 //  (2) an allocated frame's refcount == mapcount + kPinBias * pins
 //      + (PG_swapcache ? 1 : 0) + (PG_shmem ? 1 : 0), as Linux counts
 //      references (one per mapping, GUP_PIN_COUNTING_BIAS per pin, one for
-//      the swap cache, one for the page cache);
-//  (3) mapcount == the number of PTEs, in any mm, holding this pfn;
+//      the swap cache, one for the page cache); a page of a large folio
+//      that nothing maps has refcount 0 and stays allocated (not free)
+//      until the whole folio's references are gone or it is split;
+//  (3) mapcount == the number of PTEs, in any mm, holding this pfn (the
+//      512 of a PMD mapping included);
 //  (4) pfn 0 is the shared zero page: never allocated, never counted;
 //  (5) a page-table leaf exists only while some PTE in it is not none
 //      (FreeEmpty removes the others, as free_pgtables does); PTE values
@@ -29,6 +45,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <vector>
 
 namespace rmaplab {
@@ -59,7 +76,11 @@ enum PageFlags : uint32_t {
   PG_rmap0 = 1u << 9,    // the design's (e.g. PG_direct)
   PG_rmap1 = 1u << 10,   // the design's
   PG_locked = 1u << 11,  // held by a fault in progress: reclaim skips it
+  // Bits 12..15: the folio order of a page of a large folio (0: a 4 KiB
+  // folio), on every page of the folio.
 };
+inline constexpr int kFolioOrderShift = 12;
+inline constexpr uint32_t kFolioOrderMask = 0xfu << kFolioOrderShift;
 inline constexpr int kNodeShift = 24;
 inline constexpr uint32_t kNodeMask = 0x3fu << kNodeShift;
 
@@ -79,6 +100,15 @@ struct Page {
   void Set(uint32_t f) { flags |= f; }
   void Clear(uint32_t f) { flags &= ~f; }
   int node() const { return (flags & kNodeMask) >> kNodeShift; }
+  // folio_order(), on any page of the folio; large() is folio_test_large().
+  int order() const {
+    return static_cast<int>((flags & kFolioOrderMask) >> kFolioOrderShift);
+  }
+  bool large() const { return flags & kFolioOrderMask; }
+  void SetOrder(int order) {
+    flags = (flags & ~kFolioOrderMask) |
+            (static_cast<uint32_t>(order) << kFolioOrderShift);
+  }
   bool MaybeDmaPinned() const { return refcount >= kPinBias; }
 };
 static_assert(sizeof(Page) == 32, "struct page must stay 32 host bytes");
@@ -94,6 +124,11 @@ struct Pte {
   static constexpr uint64_t kYoung = 8;
   static constexpr uint64_t kSwap = 16;          // not present: a swap entry
   static constexpr uint64_t kSwpExclusive = 32;  // pte_swp_exclusive
+  // One of the 512 entries of a PMD mapping (pmd_trans_huge): every entry
+  // of the leaf has it, and they map the 512 pages of one 2 MiB folio in
+  // order (or all the huge zero page, pfn 0).  The leaf then stands for
+  // the PMD itself; splitting the PMD clears the bit in all 512.
+  static constexpr uint64_t kPmd = 64;
   static constexpr int kShift = kPageShift;
 
   uint64_t v = 0;
@@ -104,6 +139,7 @@ struct Pte {
   bool write() const { return v & kWrite; }
   bool young() const { return v & kYoung; }
   bool dirty() const { return v & kDirty; }
+  bool pmd() const { return v & kPmd; }
   Pfn pfn() const { return static_cast<Pfn>(v >> kShift); }
   uint64_t swp_offset() const { return v >> kShift; }
 
@@ -280,6 +316,16 @@ struct Vma {
   std::optional<uint64_t> Address(uint64_t index) const {
     if (index < pgoff || index - pgoff >= pages()) return std::nullopt;
     return start + ((index - pgoff) << kPageShift);
+  }
+  // vma_address(vma, pgoff, nr_pages): [start, end) where this vma maps
+  // the part of offsets [index, index + nr) that lies inside it, or nothing.
+  std::optional<std::pair<uint64_t, uint64_t>> AddressRange(uint64_t index,
+                                                            uint64_t nr) const {
+    uint64_t lo = index > pgoff ? index : pgoff;
+    uint64_t hi = index + nr < pgoff + pages() ? index + nr : pgoff + pages();
+    if (lo >= hi) return std::nullopt;
+    return std::make_pair(start + ((lo - pgoff) << kPageShift),
+                          start + ((hi - pgoff) << kPageShift));
   }
   bool Contains(uint64_t addr) const { return addr >= start && addr < end; }
   bool is_anonymous() const { return shmem == nullptr; }

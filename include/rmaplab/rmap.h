@@ -43,6 +43,21 @@
 //  (7) Designs never allocate or free pages, and never change PTEs.
 //  (8) stats() has one writer, the design (through counters()); the core
 //      reads it and adds the cost of its own walks with AccountWalk().
+//  (9) Folios (mm_types.h): the pages of a large folio are contiguous
+//      frames of one order.  The core maps and unmaps them by range, as
+//      Linux's folio_add_new_anon_rmap, folio_add_anon_rmap_ptes(nr)/_pmd,
+//      folio_dup_anon_rmap_ptes/_pmd and folio_remove_rmap_ptes/_pmd do:
+//      `nr` pages from `pfn` at [addr, addr + nr pages) of one vma (a PMD
+//      mapping is nr = kPmdPages).  The defaults below call the per-page
+//      hook once per page, which is what a per-page design (pte_chain)
+//      does anyway; an object-based design may override them to act once
+//      per folio.  Between the calls the per-page hooks still name single
+//      pages of a large folio (a COW copy, a split PMD's zap, mremap).
+//      WalkFolio(pfn, pages, nr) yields (vma, [start, end)) ranges where
+//      pages of the folio may be mapped; it must cover every PTE mapping
+//      any of them (completeness), the core checking the PTEs in each
+//      range.  Its default walks page by page; a design that finds every
+//      page of the folio in one pass overrides it (a walk per folio).
 #ifndef RMAPLAB_RMAP_H_
 #define RMAPLAB_RMAP_H_
 
@@ -85,6 +100,11 @@ class FunctionRef<R(Args...)> {
 
 // rmap_one(): called per candidate mapping; return false to stop the walk.
 using RmapOne = FunctionRef<bool(Vma& vma, uint64_t addr)>;
+// A folio walk's candidate: [start, end) of vma may map pages of the folio.
+using RmapRangeOne = FunctionRef<bool(Vma& vma, uint64_t start, uint64_t end)>;
+
+// The pages of a PMD mapping (HPAGE_PMD_NR).
+inline constexpr int kPmdPages = 512;
 
 // What the design's metadata costs, in bytes, in one kernel's layout.
 enum class Layout { kX86_64, kI386 };
@@ -153,6 +173,29 @@ class ReverseMap {
   virtual MoveAction MovePte(Pfn pfn, Page& page, Vma& from, uint64_t old_addr,
                              Vma& to, uint64_t new_addr) = 0;
 
+  // --- folio ranges (contract (9)); `pages` points at page `pfn` ---
+  // folio_add_new_anon_rmap(): a new folio of nr pages mapped whole.
+  virtual void AddNewAnonRmapFolio(Pfn pfn, Page* pages, int nr, Vma& vma,
+                                   uint64_t addr, bool exclusive);
+  // folio_add_anon_rmap_ptes() / _pmd().
+  virtual void AddAnonRmapPtes(Pfn pfn, Page* pages, int nr, Vma& vma,
+                               uint64_t addr);
+  void AddAnonRmapPmd(Pfn pfn, Page* pages, Vma& vma, uint64_t addr) {
+    AddAnonRmapPtes(pfn, pages, kPmdPages, vma, addr);
+  }
+  // folio_dup_anon_rmap_ptes() / _pmd(): fork.
+  virtual void DupAnonRmapPtes(Pfn pfn, Page* pages, int nr, Vma& child_vma,
+                               uint64_t addr);
+  void DupAnonRmapPmd(Pfn pfn, Page* pages, Vma& child_vma, uint64_t addr) {
+    DupAnonRmapPtes(pfn, pages, kPmdPages, child_vma, addr);
+  }
+  // folio_remove_rmap_ptes() / _pmd().
+  virtual void RemoveRmapPtes(Pfn pfn, Page* pages, int nr, Vma& vma,
+                              uint64_t addr);
+  void RemoveRmapPmd(Pfn pfn, Page* pages, Vma& vma, uint64_t addr) {
+    RemoveRmapPtes(pfn, pages, kPmdPages, vma, addr);
+  }
+
   // mremap is about to move a swap PTE for a slot `count` PTEs share;
   // `cache` is the slot's swap-cache page, or nullptr.  kKeep: move it (the
   // design may update `cache`); kCopy: give the new place a private copy.
@@ -179,6 +222,10 @@ class ReverseMap {
   // --- the walk (rmap_walk_anon) ---
   virtual void Walk(Pfn pfn, const Page& page, RmapOne rmap_one,
                     WalkCost& cost) const = 0;
+  // rmap_walk() of a folio: the nr pages from pfn (contract (9)).  The
+  // default walks each page and yields one-page ranges.
+  virtual void WalkFolio(Pfn pfn, const Page* pages, int nr,
+                         RmapRangeOne range_one, WalkCost& cost) const;
 
   // --- costs and checks ---
   // Bytes of rmap metadata alive now, in `layout`.
@@ -205,6 +252,18 @@ class ReverseMap {
   }
 
  protected:
+  // Whether the nr pages of a folio are one range of one object: the same
+  // mapping and design flags, consecutive indexes (what an object-based
+  // design needs to walk the folio once; else it walks page by page).
+  static bool FolioLinear(const Page* pages, int nr) {
+    for (int i = 1; i < nr; ++i)
+      if (pages[i].mapping != pages[0].mapping ||
+          pages[i].index != pages[0].index + i ||
+          (pages[i].flags ^ pages[0].flags) & (PG_rmap0 | PG_rmap1))
+        return false;
+    return true;
+  }
+
   // The design's counters: only the design writes them.
   RmapStats& counters() { return stats_; }
 

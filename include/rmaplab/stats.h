@@ -72,6 +72,32 @@ struct Stats {
   uint64_t migrate_rmap_walk_steps = 0;
   uint64_t lru_inactive = 0;
   uint64_t lru_active = 0;
+  // THP events as /proc/vmstat names them, then per folio size the
+  // anon_fault_alloc / anon_fault_fallback of hugepages-<SIZE>/stats.
+  uint64_t thp_fault_alloc = 0;
+  uint64_t thp_fault_fallback = 0;
+  uint64_t thp_split_pmd = 0;
+  uint64_t thp_split_page = 0;
+  uint64_t thp_deferred_split_page = 0;
+  uint64_t thp_collapse_alloc = 0;
+  uint64_t thp_swpout = 0;
+  uint64_t thp_swpout_fallback = 0;
+  uint64_t anon_fault_alloc_16kB = 0;
+  uint64_t anon_fault_alloc_32kB = 0;
+  uint64_t anon_fault_alloc_64kB = 0;
+  uint64_t anon_fault_alloc_128kB = 0;
+  uint64_t anon_fault_alloc_256kB = 0;
+  uint64_t anon_fault_alloc_512kB = 0;
+  uint64_t anon_fault_alloc_1024kB = 0;
+  uint64_t anon_fault_alloc_2048kB = 0;
+  uint64_t anon_fault_fallback_16kB = 0;
+  uint64_t anon_fault_fallback_32kB = 0;
+  uint64_t anon_fault_fallback_64kB = 0;
+  uint64_t anon_fault_fallback_128kB = 0;
+  uint64_t anon_fault_fallback_256kB = 0;
+  uint64_t anon_fault_fallback_512kB = 0;
+  uint64_t anon_fault_fallback_1024kB = 0;
+  uint64_t anon_fault_fallback_2048kB = 0;
   // Only a design with an object index can swapoff by object (invariant 2).
   std::optional<uint64_t> swapoff_object_visits;
 };
@@ -137,9 +163,47 @@ inline constexpr StatField kStatFields[] = {
     RMAPLAB_STAT(migrate_rmap_walk_steps),
     RMAPLAB_STAT(lru_inactive),
     RMAPLAB_STAT(lru_active),
+    RMAPLAB_STAT(thp_fault_alloc),
+    RMAPLAB_STAT(thp_fault_fallback),
+    RMAPLAB_STAT(thp_split_pmd),
+    RMAPLAB_STAT(thp_split_page),
+    RMAPLAB_STAT(thp_deferred_split_page),
+    RMAPLAB_STAT(thp_collapse_alloc),
+    RMAPLAB_STAT(thp_swpout),
+    RMAPLAB_STAT(thp_swpout_fallback),
+    RMAPLAB_STAT(anon_fault_alloc_16kB),
+    RMAPLAB_STAT(anon_fault_alloc_32kB),
+    RMAPLAB_STAT(anon_fault_alloc_64kB),
+    RMAPLAB_STAT(anon_fault_alloc_128kB),
+    RMAPLAB_STAT(anon_fault_alloc_256kB),
+    RMAPLAB_STAT(anon_fault_alloc_512kB),
+    RMAPLAB_STAT(anon_fault_alloc_1024kB),
+    RMAPLAB_STAT(anon_fault_alloc_2048kB),
+    RMAPLAB_STAT(anon_fault_fallback_16kB),
+    RMAPLAB_STAT(anon_fault_fallback_32kB),
+    RMAPLAB_STAT(anon_fault_fallback_64kB),
+    RMAPLAB_STAT(anon_fault_fallback_128kB),
+    RMAPLAB_STAT(anon_fault_fallback_256kB),
+    RMAPLAB_STAT(anon_fault_fallback_512kB),
+    RMAPLAB_STAT(anon_fault_fallback_1024kB),
+    RMAPLAB_STAT(anon_fault_fallback_2048kB),
     StatField{"swapoff_object_visits", nullptr, &Stats::swapoff_object_visits},
 };
 #undef RMAPLAB_STAT
+
+// The per-size fault counters, by folio order - 2 (16kB .. 2048kB).
+inline constexpr uint64_t Stats::*kAnonFaultAlloc[] = {
+    &Stats::anon_fault_alloc_16kB,   &Stats::anon_fault_alloc_32kB,
+    &Stats::anon_fault_alloc_64kB,   &Stats::anon_fault_alloc_128kB,
+    &Stats::anon_fault_alloc_256kB,  &Stats::anon_fault_alloc_512kB,
+    &Stats::anon_fault_alloc_1024kB, &Stats::anon_fault_alloc_2048kB,
+};
+inline constexpr uint64_t Stats::*kAnonFaultFallback[] = {
+    &Stats::anon_fault_fallback_16kB,   &Stats::anon_fault_fallback_32kB,
+    &Stats::anon_fault_fallback_64kB,   &Stats::anon_fault_fallback_128kB,
+    &Stats::anon_fault_fallback_256kB,  &Stats::anon_fault_fallback_512kB,
+    &Stats::anon_fault_fallback_1024kB, &Stats::anon_fault_fallback_2048kB,
+};
 
 // The field's value in `s`, or nullopt for an absent optional counter.
 inline std::optional<uint64_t> StatValue(const Stats& s, const StatField& f) {

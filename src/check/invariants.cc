@@ -20,12 +20,20 @@
 //      up;
 //  (8) KSM: every KSM page is anonymous, never exclusive, and the page of
 //      a live stable node; KSM's own bookkeeping (core/ksm.h);
-//  (9) the design's own invariants.
+//  (9) the design's own invariants;
+//  (10) large folios (core/huge_memory.cc): each known to the kernel, whole
+//      (one order, aligned, not leaked), entire mapcount == its PMD
+//      mappings, large mapcount == PTE + PMD mappings, per-page mapcounts
+//      adding up, the mm_id slots and the shared bit never claiming
+//      exclusivity wrongly, PMD mappings well formed, and a walk per folio
+//      finding every mapping of every page (no folio split twice: a split
+//      one is no longer in the table and its pages have order 0).
 #include "check/invariants.h"
 
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
+#include <map>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -115,7 +123,7 @@ Status CheckFrames(const Kernel& k, std::unordered_map<Pfn, PageUse>& use) {
   uint64_t allocated = 0;
   for (Pfn pfn = 1; pfn < k.frame_count(); ++pfn) {
     const Page& page = k.page(pfn);
-    if (page.refcount == 0) {
+    if (page.refcount == 0 && !page.large()) {
       if (page.flags || page.mapcount)
         return Status::Error(Fmt("free frame %" PRIu64 " is not clean", pfn));
       continue;
@@ -169,6 +177,115 @@ Status CheckRmap(const Kernel& k, std::unordered_map<Pfn, PageUse>& use) {
                                miss.first->pid, miss.second));
     }
   }
+  return Status::Ok();
+}
+
+// Large folios (core/huge_memory.cc invariants): the side table, PMD
+// mappings, entire and large mapcounts, the mm_id slots, and a walk per
+// folio that finds every mapping of every page.
+struct FolioUse {
+  int pmds = 0;
+  int ptes = 0;  // PTE mappings (not kPmd)
+  std::map<uint32_t, int> by_mm;
+  std::vector<std::pair<const Mm*, uint64_t>> maps;
+};
+
+Status CheckPmds(const Kernel& k, const Mm& mm,
+                 std::map<Pfn, FolioUse>& folios) {
+  constexpr uint64_t kPmdSize = kPageSize << kPmdOrder;
+  Status st;
+  mm.pt.ForEach(0, ~0ULL, [&](uint64_t addr, const Pte& pte) {
+    if (!st.ok() || !pte.present()) return;
+    uint64_t haddr = addr & ~(kPmdSize - 1);
+    Pte first = mm.pt.Get(haddr);
+    if (pte.pmd()) {
+      bool zero = first.pfn() == kZeroPfn;
+      Pfn want = zero ? kZeroPfn : first.pfn() + ((addr - haddr) >> kPageShift);
+      if (!first.pmd() || pte.pfn() != want ||
+          (!zero && ((first.pfn() & (kPmdPages - 1)) ||
+                     k.page(first.pfn()).order() != kPmdOrder))) {
+        st = Status::Error(Fmt("pid %" PRIu64 ": PMD mapping at %" PRIx64
+                               " is not 512 PTEs of one 2 MiB folio",
+                               mm.pid, haddr));
+        return;
+      }
+    }
+    if (pte.pfn() == kZeroPfn || !k.page(pte.pfn()).large()) return;
+    const Page& page = k.page(pte.pfn());
+    Pfn head = pte.pfn() & ~((Pfn{1} << page.order()) - 1);
+    FolioUse& u = folios[head];
+    u.maps.emplace_back(&mm, addr);
+    if (pte.pmd() && addr != haddr) return;
+    (pte.pmd() ? u.pmds : u.ptes)++;
+    u.by_mm[mm.pid]++;
+  });
+  return st;
+}
+
+Status CheckFolio(const Kernel& k, Pfn head, const FolioInfo& f, FolioUse& u) {
+  const Page& hp = k.page(head);
+  int nr = 1 << hp.order();
+  if (!hp.large() || (head & (nr - 1)))
+    return Status::Error(Fmt("folio %" PRIu64 " is not a large folio head "
+                             "(order %" PRIu64 ")",
+                             head, hp.order()));
+  int64_t mapcounts = 0, refs = 0;
+  for (int i = 0; i < nr; ++i) {
+    const Page& p = k.page(head + i);
+    if (p.order() != hp.order())
+      return Status::Error(Fmt("folio %" PRIu64 ": page %" PRIu64
+                               " has another order",
+                               head, head + i));
+    mapcounts += p.mapcount;
+    refs += p.refcount;
+  }
+  if (refs == 0)
+    return Status::Error(Fmt("folio %" PRIu64 " leaked: no reference", head));
+  if (f.entire_mapcount != u.pmds || f.large_mapcount != u.ptes + u.pmds ||
+      mapcounts != u.ptes + int64_t{nr} * u.pmds)
+    return Status::Error(
+        Fmt("folio %" PRIu64 ": entire mapcount %" PRIu64
+            ", large mapcount %" PRIu64,
+            head, f.entire_mapcount, f.large_mapcount) +
+        Fmt(" but %" PRIu64 " PMDs and %" PRIu64 " PTEs", u.pmds, u.ptes));
+  for (int s = 0; s < 2; ++s)
+    if (f.mm_id[s] && f.mm_id_mapcount[s] > u.by_mm[f.mm_id[s]])
+      return Status::Error(Fmt("folio %" PRIu64 ": mm_id %" PRIu64
+                               " slot counts %" PRIu64 " mappings",
+                               head, f.mm_id[s], f.mm_id_mapcount[s]));
+  if (!f.maybe_mapped_shared && u.by_mm.size() > 1)
+    return Status::Error(Fmt("folio %" PRIu64 " is mapped by %" PRIu64
+                             " mms but not maybe-mapped-shared",
+                             head, u.by_mm.size()));
+  std::vector<std::pair<const Mm*, uint64_t>> found;
+  k.RmapWalkFolio(head, [&](const Vma& vma, uint64_t addr, const Pte&) {
+    found.emplace_back(vma.mm, addr);
+    return true;
+  });
+  std::sort(found.begin(), found.end());
+  std::sort(u.maps.begin(), u.maps.end());
+  if (found != u.maps)
+    return Status::Error(Fmt("folio walk of %" PRIu64 " found %" PRIu64
+                             " of its %" PRIu64 " mappings",
+                             head, found.size(), u.maps.size()));
+  return Status::Ok();
+}
+
+Status CheckFolios(const Kernel& k) {
+  std::map<Pfn, FolioUse> use;
+  for (const auto& [pid, mm] : k.processes())
+    if (Status s = CheckPmds(k, *mm, use); !s.ok()) return s;
+  for (Pfn pfn = 1; pfn < k.frame_count(); ++pfn) {
+    const Page& page = k.page(pfn);
+    if (!page.large()) continue;
+    Pfn head = pfn & ~((Pfn{1} << page.order()) - 1);
+    if (!k.folios().count(head))
+      return Status::Error(Fmt("frame %" PRIu64 " is in a large folio (order "
+                               "%" PRIu64 ") the kernel does not know",
+                               pfn, page.order()));
+  }
+  for (const auto& [head, f] : k.folios())
+    if (Status s = CheckFolio(k, head, f, use[head]); !s.ok()) return s;
   return Status::Ok();
 }
 
@@ -289,6 +406,7 @@ Status CheckInvariants(const Kernel& k) {
   }
   if (Status s = CheckFrames(k, use); !s.ok()) return s;
   if (Status s = CheckRmap(k, use); !s.ok()) return s;
+  if (Status s = CheckFolios(k); !s.ok()) return s;
   if (Status s = CheckShmem(k); !s.ok()) return s;
   if (Status s = CheckSwap(k); !s.ok()) return s;
   if (Status s = CheckLru(k); !s.ok()) return s;

@@ -87,6 +87,7 @@ Errno Kernel::PinPages(Mm& mm, uint64_t addr, uint64_t len) {
     Pte* pte = nullptr;
     if (e == Errno::kOk) e = HandleFault(mm, *vma, a, true, &pte);
     if (e != Errno::kOk) break;
+    SplitFolio(pte->pfn(), false);  // pins hold 4 KiB pages only so far
     Frame(pte->pfn()).refcount += kPinBias;
     mm.pins.push_back({a, pte->pfn()});
     mm.has_pinned = true;

@@ -1,15 +1,30 @@
-// huge_memory.cc: transparent huge pages (mm/huge_memory.c,
-// mm/khugepaged.c, alloc_anon_folio() in mm/memory.c), as far as the model
-// has them: the policy (thp.h) and the vma flags MADV_HUGEPAGE and
-// MADV_NOHUGEPAGE set (vma.cc).  Large folios themselves are not modelled
-// yet: a fault that Linux would answer with one, and MADV_COLLAPSE, fail
-// with ENOSYS and a message saying what is missing, never with a 4 KiB
-// page Linux would not have mapped.
+// huge_memory.cc: large folios (mm/huge_memory.c, alloc_anon_folio() and
+// do_anonymous_page() in mm/memory.c, the large-folio half of mm/rmap.c):
+// the fault that maps a PMD-mapped 2M THP, the huge zero page or a
+// PTE-mapped mTHP folio; fork's copy_huge_pmd(); COW of a PMD mapping
+// (do_huge_pmd_wp_page, do_huge_zero_wp_pmd); PMD splits
+// (__split_huge_pmd) and folio splits (split_folio, the deferred split
+// queue); the entire/large mapcounts and the mm_id exclusivity Linux keeps
+// per folio (FolioInfo, folio_add/sub_return_large_mapcount).
 //
-// Invariant: with the default policy (2M madvise, smaller sizes never) a
-// trace that never says `hugepage` sees no ENOSYS from here.
-#include <cinttypes>
-#include <cstdio>
+// A PMD mapping is a page-table leaf whose 512 entries carry Pte::kPmd
+// (mm_types.h); page by page it is counted as 512 PTEs, and once in
+// FolioInfo::entire_mapcount.
+//
+// Invariants (checked by check/invariants.cc):
+//  (1) folios_ holds exactly the large folios: every page of one carries
+//      its order, the head is aligned, not every page's refcount is 0;
+//  (2) entire_mapcount == the PMD mappings of the folio; large_mapcount ==
+//      the PTE mappings (not kPmd) of its pages + entire_mapcount;
+//  (3) maybe_mapped_shared clear => one mm maps the folio, and its slot
+//      holds every mapping (folio_maybe_mapped_shared never says "no"
+//      wrongly); a slot's count never exceeds that mm's mappings;
+//  (4) a PMD mapping is 512 kPmd entries at a 2 MiB aligned address,
+//      mapping the pages of one 2 MiB folio in order (or the huge zero
+//      page); no other entry has kPmd.
+// MADV_COLLAPSE is not modelled yet: ENOSYS with a message.
+#include <algorithm>
+#include <vector>
 
 #include "core/kernel.h"
 
@@ -23,6 +38,8 @@ std::string ThpSizeName(int order) {
 
 namespace {
 
+constexpr uint64_t kPmdSize = kPageSize << kPmdOrder;
+
 // pte_range_none() over the naturally aligned block of `order` at addr.
 bool PteRangeNone(const PageTable& pt, uint64_t addr, int order) {
   uint64_t size = kPageSize << order;
@@ -34,42 +51,347 @@ bool PteRangeNone(const PageTable& pt, uint64_t addr, int order) {
 
 }  // namespace
 
+int64_t Kernel::FolioRefCount(Pfn head) const {
+  const Page* pages = &Frame(head);
+  int nr = 1 << pages[0].order();
+  int64_t sum = 0;
+  for (int i = 0; i < nr; ++i) sum += pages[i].refcount;
+  return sum - int64_t{nr - 1} * folios_.at(head).entire_mapcount;
+}
+
+// folio_add_return_large_mapcount().
+void Kernel::FolioAddMapcount(Pfn head, const Mm& mm, int diff) {
+  FolioInfo& f = folios_.at(head);
+  f.large_mapcount += diff;
+  if (f.mm_id[0] == mm.pid) {
+    f.mm_id_mapcount[0] += diff;
+  } else if (f.mm_id[1] == mm.pid) {
+    f.mm_id_mapcount[1] += diff;
+  } else if (f.mm_id[0] == 0) {
+    f.mm_id[0] = mm.pid;
+    f.mm_id_mapcount[0] = diff;
+    if (f.large_mapcount != diff) f.maybe_mapped_shared = true;
+  } else if (f.mm_id[1] == 0) {
+    f.mm_id[1] = mm.pid;
+    f.mm_id_mapcount[1] = diff;
+    f.maybe_mapped_shared = true;  // slot 0 has mappings as well
+  }
+}
+
+// folio_sub_return_large_mapcount().
+void Kernel::FolioSubMapcount(Pfn head, const Mm& mm, int diff) {
+  FolioInfo& f = folios_.at(head);
+  f.large_mapcount -= diff;
+  for (int s = 0; s < 2; ++s) {
+    if (f.mm_id[s] != mm.pid) continue;
+    f.mm_id_mapcount[s] -= diff;
+    if (f.mm_id_mapcount[s] > 0) return;
+    f.mm_id_mapcount[s] = 0;
+    f.mm_id[s] = 0;
+    break;
+  }
+  // One slot owning every mapping: exclusive again.
+  if (f.mm_id_mapcount[0] == f.large_mapcount ||
+      f.mm_id_mapcount[1] == f.large_mapcount)
+    f.maybe_mapped_shared = false;
+}
+
+// deferred_split_folio(folio, partially_mapped = true).
+static void DeferredSplitFolio(FolioInfo& f, int order, KernelStats& stats) {
+  if (f.partially_mapped) return;
+  f.partially_mapped = true;
+  if (order == kPmdOrder) stats.thp_deferred_split_page++;
+}
+
+void Kernel::FolioPteUnmapped(Pfn pfn, const Mm& mm) {
+  Pfn head = FolioHead(pfn);
+  FolioSubMapcount(head, mm, 1);
+  FolioInfo& f = folios_.at(head);
+  // __folio_remove_rmap(): the page lost its last PTE while the folio
+  // stays mapped.
+  if (Frame(pfn).mapcount - f.entire_mapcount == 0 && f.large_mapcount > 0)
+    DeferredSplitFolio(f, Frame(pfn).order(), stats_);
+}
+
+// A new exclusive anonymous folio of `order` mapped whole at haddr: by a
+// PMD (pmd) or by 2^order PTEs.
+Errno Kernel::NewAnonFolio(Mm& mm, Vma& vma, uint64_t haddr, int order,
+                           bool pmd) {
+  AnonVmaPrepare(mm, vma);
+  Pfn head = AllocFolioFrames(order);
+  if (head == kNoFrame) return Errno::kENOMEM;
+  int nr = 1 << order;
+  Page* pages = &Frame(head);
+  for (int i = 0; i < nr; ++i) {
+    pages[i].flags = PG_anon | PG_anon_exclusive | PG_dirty;
+    pages[i].SetOrder(order);
+    pages[i].content = 0;
+  }
+  folios_[head] = FolioInfo{};
+  rmap_->AddNewAnonRmapFolio(head, pages, nr, vma, haddr, true);
+  bool writable = vma.flags & VM_WRITE;
+  for (int i = 0; i < nr; ++i) {
+    pages[i].mapcount = 1;
+    pages[i].refcount = 1;
+    lru_.AddHead(pages[i], head + i, Lru::kInactive);
+    Pte pte = Pte::Present(head + i, writable, true, true);
+    if (pmd) pte.v |= Pte::kPmd;
+    mm.pt.Ensure(haddr + i * kPageSize) = pte;
+  }
+  folios_.at(head).entire_mapcount = pmd ? 1 : 0;
+  FolioAddMapcount(head, mm, pmd ? 1 : nr);
+  stats_.anon_fault_alloc[order]++;
+  if (order == kPmdOrder) stats_.thp_fault_alloc++;
+  return Errno::kOk;
+}
+
+static void CountFallback(KernelStats& s, int order) {
+  s.anon_fault_fallback[order]++;
+  if (order == kPmdOrder) s.thp_fault_fallback++;
+}
+
 // __handle_mm_fault(): a PMD-order fault (do_huge_pmd_anonymous_page: a
 // THP, or the huge zero page on a read) where no page table exists yet;
 // else do_anonymous_page(), whose write fault takes the largest allowed
-// order whose block has no PTE (alloc_anon_folio).
-Errno Kernel::ThpFaultUnmodelled(Mm& mm, const Vma& vma, uint64_t addr,
-                                 bool write) {
+// order whose block lies in the vma with no PTE (alloc_anon_folio),
+// falling back order by order.
+Errno Kernel::LargeAnonFault(Mm& mm, Vma& vma, uint64_t addr, bool write,
+                             bool* done) {
+  *done = false;
   uint32_t orders = thp_.AllowedOrders(vma);
-  if (!orders) return Errno::kOk;
-  std::string what;
   if ((orders >> kPmdOrder & 1) && ThpSuitableOrder(vma, addr, kPmdOrder) &&
       !mm.pt.Find(addr)) {
-    what = write || !thp_.use_zero_page() ? "a PMD-mapped 2M THP"
-                                          : "the huge zero page (PMD-mapped)";
-  } else if (write) {
-    for (int order = kPmdOrder - 1; order >= kThpMinOrder && what.empty();
-         --order) {
-      if ((orders >> order & 1) && ThpSuitableOrder(vma, addr, order) &&
-          PteRangeNone(mm.pt, addr, order))
-        what = "a PTE-mapped " + ThpSizeName(order) + " mTHP folio";
+    uint64_t haddr = addr & ~(kPmdSize - 1);
+    AnonVmaPrepare(mm, vma);  // vmf_anon_prepare(), even for the zero page
+    if (!write && thp_.use_zero_page()) {
+      for (uint64_t i = 0; i < kPmdPages; ++i)
+        mm.pt.Ensure(haddr + i * kPageSize).v =
+            Pte::Present(kZeroPfn, false, false, true).v | Pte::kPmd;
+      stats_.page_faults++;
+      stats_.zero_page_maps++;
+      *done = true;
+      return Errno::kOk;
+    }
+    if (NewAnonFolio(mm, vma, haddr, kPmdOrder, true) == Errno::kOk) {
+      stats_.page_faults++;
+      *done = true;
+      return Errno::kOk;
+    }
+    CountFallback(stats_, kPmdOrder);
+  }
+  if (!write) return Errno::kOk;
+  int order = kPmdOrder - 1;
+  for (; order >= kThpMinOrder; --order)
+    if ((orders >> order & 1) && ThpSuitableOrder(vma, addr, order) &&
+        PteRangeNone(mm.pt, addr, order))
+      break;
+  for (; order >= kThpMinOrder; --order) {
+    if (!(orders >> order & 1) || !ThpSuitableOrder(vma, addr, order)) continue;
+    uint64_t size = kPageSize << order;
+    if (NewAnonFolio(mm, vma, addr & ~(size - 1), order, false) == Errno::kOk) {
+      stats_.page_faults++;
+      *done = true;
+      return Errno::kOk;
+    }
+    CountFallback(stats_, order);
+  }
+  return Errno::kOk;
+}
+
+// wp_can_reuse_anon_folio() for a large folio
+// (__wp_can_reuse_large_anon_folio): every reference is a mapping of this
+// mm, and more than one page is mapped.
+bool Kernel::WpCanReuseLargeFolio(Pfn head) const {
+  const FolioInfo& f = folios_.at(head);
+  if (f.large_mapcount <= 1 || f.maybe_mapped_shared) return false;
+  return f.large_mapcount == FolioRefCount(head);
+}
+
+// do_huge_pmd_wp_page(): reuse the folio if it is exclusive (or only this
+// PMD references it), replace the huge zero page with a THP
+// (do_huge_zero_wp_pmd); else split the PMD and let the PTE fault COW one
+// page.
+Errno Kernel::HugePmdWpFault(Mm& mm, Vma& vma, uint64_t addr, bool* done) {
+  uint64_t haddr = addr & ~(kPmdSize - 1);
+  Pfn head = mm.pt.Find(haddr)->pfn();
+  *done = false;
+  if (head == kZeroPfn) {
+    if (NewAnonFolio(mm, vma, haddr, kPmdOrder, true) == Errno::kOk) {
+      stats_.page_faults++;
+      *done = true;
+      return Errno::kOk;
+    }
+    CountFallback(stats_, kPmdOrder);
+    SplitHugePmd(mm, haddr);
+    return Errno::kOk;
+  }
+  Page* pages = &Frame(head);
+  if (!pages[0].Test(PG_anon_exclusive) && FolioRefCount(head) == 1) {
+    for (int i = 0; i < kPmdPages; ++i) {
+      rmap_->MoveAnonRmap(head + i, pages[i], vma, haddr + i * kPageSize);
+      pages[i].Set(PG_anon_exclusive);
     }
   }
-  if (what.empty()) return Errno::kOk;
-  char at[32];
-  std::snprintf(at, sizeof at, "0x%" PRIx64, addr);
-  message_ = "large folios are not modelled yet: the " +
-             std::string(write ? "write" : "read") + " fault at " + at +
-             " (pid " + std::to_string(mm.pid) + ") would map " + what +
-             " under the current THP policy";
-  return Errno::kENOSYS;
+  if (!pages[0].Test(PG_anon_exclusive)) {
+    SplitHugePmd(mm, haddr);
+    return Errno::kOk;
+  }
+  for (uint64_t i = 0; i < kPmdPages; ++i)
+    mm.pt.Find(haddr + i * kPageSize)->v |=
+        Pte::kWrite | Pte::kDirty | Pte::kYoung;
+  stats_.page_faults++;
+  stats_.cow_reuses++;
+  *done = true;
+  return Errno::kOk;
+}
+
+// zap_huge_pmd().
+void Kernel::ZapHugePmd(Vma& vma, uint64_t haddr) {
+  Mm& mm = *vma.mm;
+  Pfn head = mm.pt.Find(haddr)->pfn();
+  for (uint64_t i = 0; i < kPmdPages; ++i)
+    *mm.pt.Find(haddr + i * kPageSize) = Pte{};
+  if (head == kZeroPfn) return;
+  Page* pages = &Frame(head);
+  rmap_->RemoveRmapPmd(head, pages, vma, haddr);
+  FolioInfo& f = folios_.at(head);
+  f.entire_mapcount--;
+  FolioSubMapcount(head, mm, 1);
+  bool some_unmapped = false;
+  for (int i = 0; i < kPmdPages; ++i) some_unmapped |= --pages[i].mapcount == 0;
+  if (some_unmapped && f.entire_mapcount == 0 && f.large_mapcount > 0)
+    DeferredSplitFolio(f, kPmdOrder, stats_);
+  for (int i = 0; i < kPmdPages; ++i) PutPage(head + i);  // may free it
+}
+
+// copy_huge_pmd(): the child shares the PMD, both write-protected.
+void Kernel::CopyHugePmd(Vma& dst, Vma& src, uint64_t haddr) {
+  Mm& child = *dst.mm;
+  Mm& parent = *src.mm;
+  stats_.fork_ptes++;
+  Pfn head = parent.pt.Find(haddr)->pfn();
+  if (head != kZeroPfn) {
+    Page* pages = &Frame(head);
+    rmap_->DupAnonRmapPmd(head, pages, dst, haddr);
+    for (int i = 0; i < kPmdPages; ++i) {
+      pages[i].Clear(PG_anon_exclusive);
+      pages[i].mapcount++;
+      pages[i].refcount++;
+    }
+    folios_.at(head).entire_mapcount++;
+    FolioAddMapcount(head, child, 1);
+  }
+  for (uint64_t i = 0; i < kPmdPages; ++i) {
+    Pte& spte = *parent.pt.Find(haddr + i * kPageSize);
+    spte.v &= ~Pte::kWrite;
+    child.pt.Ensure(haddr + i * kPageSize).v = spte.v & ~Pte::kYoung;
+  }
+}
+
+// __split_huge_pmd(): the PMD becomes 512 PTEs mapping the same pages
+// (folio_add_anon_rmap_ptes(512) + folio_remove_rmap_pmd(); the design's
+// (vma, address) pairs do not change).
+void Kernel::SplitHugePmd(Mm& mm, uint64_t haddr, bool count) {
+  if (count) stats_.thp_split_pmd++;
+  Pfn head = mm.pt.Find(haddr)->pfn();
+  for (uint64_t i = 0; i < kPmdPages; ++i)
+    mm.pt.Find(haddr + i * kPageSize)->v &= ~Pte::kPmd;
+  if (head == kZeroPfn) return;
+  folios_.at(head).entire_mapcount--;
+  FolioAddMapcount(head, mm, kPmdPages);
+  FolioSubMapcount(head, mm, 1);
+}
+
+// split_huge_pmd_address() at a range boundary (vma_adjust_trans_huge(),
+// zap_pmd_range(), change_pmd_range(), move_page_tables()).
+void Kernel::SplitHugePmdAt(Mm& mm, uint64_t addr) {
+  if (!(addr & (kPmdSize - 1))) return;
+  const Pte* p = mm.pt.Find(addr);
+  if (p && p->pmd()) SplitHugePmd(mm, addr & ~(kPmdSize - 1));
+}
+
+void Kernel::RefoldHugePmd(Mm& mm, uint64_t haddr) {
+  Pte* first = mm.pt.Find(haddr);
+  if (!first || !first->present()) return;
+  Pfn head = first->pfn();
+  bool zero = head == kZeroPfn;
+  if (!zero && (Frame(head).order() != kPmdOrder || (head & (kPmdPages - 1))))
+    return;
+  uint64_t same = Pte::kPresent | Pte::kWrite;
+  for (uint64_t i = 0; i < kPmdPages; ++i) {
+    const Pte* p = mm.pt.Find(haddr + i * kPageSize);
+    if (!p->present() || p->pfn() != (zero ? kZeroPfn : head + i) ||
+        (p->v & same) != (first->v & same))
+      return;
+  }
+  for (uint64_t i = 0; i < kPmdPages; ++i)
+    mm.pt.Find(haddr + i * kPageSize)->v |= Pte::kPmd;
+  if (zero) return;
+  folios_.at(head).entire_mapcount++;
+  FolioAddMapcount(head, mm, 1);
+  FolioSubMapcount(head, mm, kPmdPages);
+}
+
+// split_folio() to order 0 (__folio_split): one walk of the folio finds
+// its mappings (unmap_folio), its PMD mappings are split, every page
+// becomes a 4 KiB folio and pages nothing references are freed.  With
+// remap_zero, as every successful anonymous split does since Linux 6.12
+// (RMP_USE_SHARED_ZEROPAGE, try_to_map_unused_to_zeropage), each mapping
+// of a zero-filled page becomes the shared zero page (confirmed natively:
+// tests/traces/thp-deferred-split.trace).
+void Kernel::SplitFolio(Pfn pfn, bool remap_zero) {
+  if (!Frame(pfn).large()) return;
+  Pfn head = FolioHead(pfn);
+  int order = Frame(head).order();
+  std::vector<std::pair<Vma*, uint64_t>> maps;
+  WalkCost cost;
+  uint64_t steps = RmapWalkFolio(
+      head,
+      [&](const Vma& vma, uint64_t addr, const Pte&) {
+        maps.emplace_back(const_cast<Vma*>(&vma), addr);
+        return true;
+      },
+      &cost);
+  stats_.rmap_walks++;  // one walk for the folio, however many pages
+  stats_.rmap_walk_steps += steps;
+  rmap_->AccountWalk(cost);
+  for (auto& [vma, addr] : maps)
+    if (vma->mm->pt.Get(addr).pmd() && !(addr % kPmdSize))
+      SplitHugePmd(*vma->mm, addr);
+  folios_.erase(head);
+  if (order == kPmdOrder) stats_.thp_split_page++;
+  int nr = 1 << order;
+  for (int i = 0; i < nr; ++i) Frame(head + i).SetOrder(0);
+  for (int i = 0; i < nr; ++i)
+    if (Frame(head + i).refcount == 0) FreePage(head + i);
+  if (!remap_zero) return;
+  for (auto& [vma, addr] : maps) {
+    Pte& pte = *vma->mm->pt.Find(addr);
+    Pfn p = pte.pfn();
+    Page& page = Frame(p);
+    if (page.content != 0 || page.Test(PG_swapcache)) continue;
+    rmap_->RemoveRmap(p, page, *vma, addr);
+    page.mapcount--;
+    pte = Pte::Present(kZeroPfn, false, false, false);
+    PutPage(p);
+  }
+}
+
+// deferred_split_scan(): under memory pressure, partly mapped folios are
+// split and their unmapped pages freed.
+void Kernel::DeferredSplitScan() {
+  std::vector<Pfn> queued;
+  for (const auto& [head, f] : folios_)
+    if (f.partially_mapped) queued.push_back(head);
+  std::sort(queued.begin(), queued.end());
+  for (Pfn head : queued) SplitFolio(head, true);
 }
 
 // madvise_collapse().
 Errno Kernel::MadviseCollapse(Mm& mm, uint64_t start, uint64_t end) {
   message_ =
-      "madvise collapse (MADV_COLLAPSE) is not modelled yet: the model "
-      "has no large folios";
+      "madvise collapse (MADV_COLLAPSE) is not modelled yet (issue 11, "
+      "stage 5)";
   return Errno::kENOSYS;
 }
 

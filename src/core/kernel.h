@@ -15,9 +15,11 @@
 #ifndef RMAPLAB_CORE_KERNEL_H_
 #define RMAPLAB_CORE_KERNEL_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -69,6 +71,31 @@ struct KernelStats {
   uint64_t pgmigrate_fail = 0;  // pinned or otherwise held pages
   uint64_t migrate_walks = 0;   // rmap walks done by migration
   uint64_t migrate_steps = 0;
+  // /proc/vmstat's THP events and hugepages-<SIZE>/stats, by folio order.
+  uint64_t thp_fault_alloc = 0;
+  uint64_t thp_fault_fallback = 0;
+  uint64_t thp_split_pmd = 0;
+  uint64_t thp_split_page = 0;
+  uint64_t thp_deferred_split_page = 0;
+  uint64_t thp_collapse_alloc = 0;
+  uint64_t thp_swpout = 0;
+  uint64_t thp_swpout_fallback = 0;
+  uint64_t anon_fault_alloc[kPmdOrder + 1] = {};
+  uint64_t anon_fault_fallback[kPmdOrder + 1] = {};
+};
+
+// What Linux keeps in a large folio beyond its pages (struct folio's
+// _entire_mapcount, _large_mapcount, _mm_id[2] with _mm_id_mapcount[2] and
+// the maybe-mapped-shared bit, the deferred-split queue), for large folios
+// only, keyed by head pfn.  Counts are real counts (Linux stores them
+// minus one); an mm_id is the mm's pid, 0 a free slot (MM_ID_DUMMY).
+struct FolioInfo {
+  int32_t entire_mapcount = 0;  // PMD mappings
+  int32_t large_mapcount = 0;   // PTE mappings + PMD mappings
+  uint32_t mm_id[2] = {0, 0};
+  int32_t mm_id_mapcount[2] = {0, 0};
+  bool maybe_mapped_shared = false;  // FOLIO_MM_IDS_SHARED_BIT
+  bool partially_mapped = false;     // on the deferred split queue as such
 };
 
 inline constexpr int kMaxMapCount = 65530;  // vm.max_map_count
@@ -133,6 +160,19 @@ class Kernel {
   // `* thp SIZE MODE`: the policy of folio order `order`; later faults use it.
   void SetThp(int order, ThpMode mode) { thp_.Set(order, mode); }
   const ThpPolicy& thp() const { return thp_; }
+  // The side table of every large folio (FolioInfo), by head pfn.
+  const std::unordered_map<Pfn, FolioInfo>& folios() const { return folios_; }
+  // folio_maybe_mapped_shared() of the large folio headed by `head`.
+  bool FolioMaybeMappedShared(Pfn head) const {
+    return folios_.at(head).maybe_mapped_shared;
+  }
+  // folio_ref_count() as Linux counts it (mm_types.h, "Folios").
+  int64_t FolioRefCount(Pfn head) const;
+  // rmap_walk() of the folio headed by `head`: fn(vma, addr, pte) for each
+  // PTE mapping one of its pages, each once; returns the walk's candidate
+  // ranges, its cost in *cost (the caller decides whether it counts).
+  template <typename Fn>
+  uint64_t RmapWalkFolio(Pfn head, Fn&& fn, WalkCost* cost = nullptr) const;
 
   // --- looking without touching ---
   // What the process would read at addr; EFAULT if it is not mapped.
@@ -154,7 +194,7 @@ class Kernel {
   // --- state, for the checker and reports ---
   Pfn frame_count() const { return frames_; }  // pfns in [0, frame_count())
   const Page& page(Pfn pfn) const { return Frame(pfn); }
-  uint64_t free_frames() const { return free_.size(); }
+  uint64_t free_frames() const { return free_.size() + free_block_frames_; }
   const std::unordered_map<uint32_t, std::unique_ptr<ShmemObject>>& shmem()
       const {
     return shmem_;
@@ -177,6 +217,11 @@ class Kernel {
   // A free frame, or kNoFrame; under memory pressure after direct reclaim.
   static constexpr Pfn kNoFrame = kZeroPfn;  // never handed out
   Pfn AllocPage();
+  void GrowFrames(Pfn last);
+  // A naturally aligned block of 2^order frames (order > 0), or kNoFrame
+  // when memory is short (no reclaim for it: the fault falls back).
+  Pfn AllocFolioFrames(int order);
+  void FreeFolio(Pfn head);
   // A new anonymous page at (vma, addr): exclusive, on the LRU, in the rmap,
   // mapcount 1.  The caller installs the PTE.
   Errno NewAnonPage(Mm& mm, Vma& vma, uint64_t addr, uint64_t content,
@@ -256,10 +301,38 @@ class Kernel {
   bool KsmNeedsCopy(uint64_t slot, Pfn pfn) const;
   Result<Pfn> KsmCopySwapPage(Mm& mm, Vma& vma, uint64_t addr, Pfn cached);
 
-  // huge_memory.cc: ENOSYS (with message_) if a fault at addr, whose PTE
-  // is none, would map a large folio or the huge zero page: the model has
-  // 4 KiB folios only so far.
-  Errno ThpFaultUnmodelled(Mm& mm, const Vma& vma, uint64_t addr, bool write);
+  // huge_memory.cc: large folios.
+  // The fault at addr (PTE none) as a large folio or the huge zero page if
+  // the policy and the page table allow one; *done false: map 4 KiB.
+  Errno LargeAnonFault(Mm& mm, Vma& vma, uint64_t addr, bool write, bool* done);
+  Errno NewAnonFolio(Mm& mm, Vma& vma, uint64_t haddr, int order, bool pmd);
+  // do_huge_pmd_wp_page(): *done false: the PMD was split, COW the PTE.
+  Errno HugePmdWpFault(Mm& mm, Vma& vma, uint64_t addr, bool* done);
+  bool WpCanReuseLargeFolio(Pfn head) const;
+  void ZapHugePmd(Vma& vma, uint64_t haddr);
+  void CopyHugePmd(Vma& dst, Vma& src, uint64_t haddr);
+  // __split_huge_pmd() of the PMD mapping at haddr; `count`: thp_split_pmd.
+  void SplitHugePmd(Mm& mm, uint64_t haddr, bool count = true);
+  // Splits the PMD mapping around addr unless addr is 2 MiB aligned.
+  void SplitHugePmdAt(Mm& mm, uint64_t addr);
+  // Makes the 512 PTEs at haddr, if they map one 2 MiB folio in order, a
+  // PMD mapping again (mremap's PMD move, done PTE by PTE).
+  void RefoldHugePmd(Mm& mm, uint64_t haddr);
+  // split_folio(): the folio holding pfn becomes 4 KiB folios (its PMD
+  // mappings split first); pages nothing maps are freed; remap_zero: the
+  // mappings of zero-filled pages become the shared zero page, as Linux's
+  // split does (a caller holding on to pfn passes false).
+  void SplitFolio(Pfn pfn, bool remap_zero);
+  Pfn FolioHead(Pfn pfn) const {
+    return pfn & ~((Pfn{1} << Frame(pfn).order()) - 1);
+  }
+  // The large-mapcount and mm_id bookkeeping of __folio_add_rmap and
+  // __folio_remove_rmap (folio_add/sub_return_large_mapcount).
+  void FolioAddMapcount(Pfn head, const Mm& mm, int diff);
+  void FolioSubMapcount(Pfn head, const Mm& mm, int diff);
+  // A PTE mapping of `pfn` (page of a large folio) went away.
+  void FolioPteUnmapped(Pfn pfn, const Mm& mm);
+  void DeferredSplitScan();
   Errno MadviseCollapse(Mm& mm, uint64_t start, uint64_t end);
 
   // memory.cc: faults and PTE teardown (mm/memory.c)
@@ -336,7 +409,10 @@ class Kernel {
   std::vector<std::unique_ptr<Page[]>> chunks_;  // frame 0 is the zero page
   Pfn frames_ = 0;
   std::vector<Pfn> free_;
-  uint64_t resident_ = 0;  // allocated frames
+  std::vector<Pfn> free_blocks_[kPmdOrder + 1];  // free aligned blocks by order
+  uint64_t free_block_frames_ = 0;
+  std::unordered_map<Pfn, FolioInfo> folios_;  // large folios only
+  uint64_t resident_ = 0;                      // allocated frames
   SwapArea swap_;
   bool swapoff_running_ =
       false;  // no new slots while swapoff empties the device
@@ -379,6 +455,35 @@ void Kernel::RmapWalk(Pfn pfn, bool count, Fn&& fn) {
   stats_.rmap_walks++;
   stats_.rmap_walk_steps += steps;
   rmap_->AccountWalk(cost);
+}
+
+template <typename Fn>
+uint64_t Kernel::RmapWalkFolio(Pfn head, Fn&& fn, WalkCost* cost) const {
+  int nr = 1 << Frame(head).order();
+  std::set<std::pair<const Vma*, uint64_t>> seen;
+  WalkCost local;
+  uint64_t ranges = 0;
+  rmap_->WalkFolio(
+      head, &Frame(head), nr,
+      [&](Vma& vma, uint64_t start, uint64_t end) {
+        ranges++;
+        bool go = true, hit = false;
+        for (uint64_t a = start; a < end && go; a += kPageSize) {
+          Pte* pte = vma.mm->pt.Find(a);
+          if (!pte || !pte->present() || pte->pfn() < head ||
+              pte->pfn() >= head + nr)
+            continue;
+          hit = true;
+          if (!seen.insert({&vma, a}).second) continue;
+          go = fn(static_cast<const Vma&>(vma), a,
+                  static_cast<const Pte&>(*pte));
+        }
+        if (!hit) local.wasted_steps++;
+        return go;
+      },
+      local);
+  if (cost) *cost = local;
+  return ranges;
 }
 
 template <typename Fn>

@@ -560,6 +560,7 @@ bool Kernel::TryToMergeOnePage(Vma& vma, uint64_t addr, Pfn pfn, Pfn kpfn) {
   Page& page = Frame(pfn);
   if (!page.Test(PG_anon) || page.Test(PG_ksm) || page.Test(PG_locked))
     return false;
+  SplitFolio(pfn, true);  // try_to_merge_one_page(): split_huge_page()
   if (!WriteProtectPage(vma, addr, pfn)) return false;
   if (!kpfn) {
     PromoteToKsmPage(pfn);
@@ -618,8 +619,9 @@ bool Kernel::TryToMergeWithZeroPage(RmapItem& item, Pfn pfn) {
   Vma* vma = FindMergeableVma(item.slot->mm, item.address);
   if (!vma) return true;
   Page& page = Frame(pfn);
-  if (!page.Test(PG_anon) || page.Test(PG_locked) ||
-      !WriteProtectPage(*vma, item.address, pfn) || page.content != 0)
+  if (!page.Test(PG_anon) || page.Test(PG_locked)) return false;
+  SplitFolio(pfn, true);  // try_to_merge_one_page(): split_huge_page()
+  if (!WriteProtectPage(*vma, item.address, pfn) || page.content != 0)
     return false;
   Pte& pte = *vma->mm->pt.Find(item.address);
   ZapPte(*vma, item.address, pte);

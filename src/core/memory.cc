@@ -1,4 +1,5 @@
-// memory.cc: page faults, PTE teardown and fork's page-table copy
+// memory.cc: page faults, PTE teardown and fork's page-table copy; the
+// large-folio cases call into huge_memory.cc
 // (mm/memory.c: do_anonymous_page, do_wp_page, wp_can_reuse_anon_folio,
 // do_swap_page, zap_pte_range, copy_present_pte, copy_nonpresent_pte;
 // mm/mprotect.c: change_pte_range).
@@ -54,10 +55,13 @@ Errno Kernel::WpFault(Mm& mm, Vma& vma, uint64_t addr, Pte& pte) {
       return Errno::kOk;
     }
     // wp_can_reuse_anon_folio(): only our mapping holds a reference, once
-    // an unused swap-cache copy is dropped.
-    if (!page.Test(PG_ksm) && page.Test(PG_swapcache) && page.refcount == 2)
+    // an unused swap-cache copy is dropped; for a large folio, every
+    // reference is a mapping of this mm.
+    if (!page.large() && !page.Test(PG_ksm) && page.Test(PG_swapcache) &&
+        page.refcount == 2)
       FolioFreeSwap(old);
-    if (!page.Test(PG_ksm) && page.refcount == 1) {
+    if (page.large() ? WpCanReuseLargeFolio(FolioHead(old))
+                     : !page.Test(PG_ksm) && page.refcount == 1) {
       rmap_->MoveAnonRmap(old, page, vma, addr);
       page.Set(PG_anon_exclusive);
       pte = Pte::Present(old, true, true, true);
@@ -75,6 +79,7 @@ Errno Kernel::WpFault(Mm& mm, Vma& vma, uint64_t addr, Pte& pte) {
     if (e != Errno::kOk) return e;
     FolioRemoveRmapPte(old, page, vma, addr);
     page.mapcount--;
+    if (page.large()) FolioPteUnmapped(old, mm);
     PutPage(old);
     stats_.cow_copies++;
   }
@@ -157,8 +162,12 @@ Errno Kernel::HandleFault(Mm& mm, Vma& vma, uint64_t addr, bool write,
   if (thp_.AllowedOrders(vma)) {
     const Pte* cur = mm.pt.Find(addr);
     if (!cur || cur->none()) {
-      if (Errno e = ThpFaultUnmodelled(mm, vma, addr, write); e != Errno::kOk)
+      bool done = false;
+      Errno e = LargeAnonFault(mm, vma, addr, write, &done);
+      if (e != Errno::kOk || done) {
+        *out = mm.pt.Find(addr);
         return e;
+      }
     }
   }
   Pte& pte = mm.pt.Ensure(addr);
@@ -173,7 +182,9 @@ Errno Kernel::HandleFault(Mm& mm, Vma& vma, uint64_t addr, bool write,
       stats_.page_faults++;  // wp_page_shared
       pte.v |= Pte::kWrite | Pte::kDirty | Pte::kYoung;
     } else {
-      e = WpFault(mm, vma, addr, pte);
+      bool done = false;
+      if (pte.pmd()) e = HugePmdWpFault(mm, vma, addr, &done);
+      if (e == Errno::kOk && !done) e = WpFault(mm, vma, addr, pte);
     }
   } else {
     pte.v |= Pte::kYoung | (write ? Pte::kDirty : 0);
@@ -242,6 +253,10 @@ Errno Kernel::WritePage(Mm& mm, uint64_t addr, uint64_t value) {
 
 // zap_pte_range() for one PTE.
 void Kernel::ZapPte(Vma& vma, uint64_t addr, Pte& pte) {
+  if (pte.pmd()) {  // one page of a PMD mapping: split it first
+    SplitHugePmd(*vma.mm, addr & ~((kPageSize << kPmdOrder) - 1));
+    pte.v &= ~Pte::kPmd;
+  }
   if (pte.present() && pte.pfn() != kZeroPfn) {
     Pfn pfn = pte.pfn();
     Page& page = Frame(pfn);
@@ -249,6 +264,7 @@ void Kernel::ZapPte(Vma& vma, uint64_t addr, Pte& pte) {
     // zap_present_folio_ptes(): a file (shmem) page keeps the PTE's dirty bit.
     if (page.Test(PG_shmem) && pte.dirty()) page.Set(PG_dirty);
     page.mapcount--;
+    if (page.large()) FolioPteUnmapped(pfn, *vma.mm);
     // free_pages_and_swap_cache(): an unmapped page drops its swap copy
     // once no swap PTE needs it.
     if (page.mapcount == 0 && page.Test(PG_swapcache) && !page.Test(PG_locked))
@@ -260,9 +276,17 @@ void Kernel::ZapPte(Vma& vma, uint64_t addr, Pte& pte) {
   pte = Pte{};
 }
 
+// zap_pmd_range(): a PMD mapping the range covers whole goes at once, one
+// it cuts is split first.
 void Kernel::ZapRange(Mm& mm, Vma& vma, uint64_t start, uint64_t end) {
-  mm.pt.ForEach(start, end,
-                [&](uint64_t addr, Pte& pte) { ZapPte(vma, addr, pte); });
+  SplitHugePmdAt(mm, start);
+  SplitHugePmdAt(mm, end);
+  mm.pt.ForEach(start, end, [&](uint64_t addr, Pte& pte) {
+    if (pte.pmd())
+      ZapHugePmd(vma, addr);  // addr is the PMD's: its start was split
+    else
+      ZapPte(vma, addr, pte);
+  });
 }
 
 // copy_page_range() for a private vma with an anon_vma: share every page
@@ -274,8 +298,14 @@ Errno Kernel::CopyPageRange(Vma& dst, Vma& src) {
   // --legacy-fork-cow: share pinned pages too, as before Linux 5.9.
   bool parent_pinned = src.mm->has_pinned && !opts_.legacy_fork_cow;
   Errno err = Errno::kOk;
+  uint64_t pmd_end = 0;  // the rest of a PMD copy_huge_pmd() did
   src.mm->pt.ForEach(src.start, src.end, [&](uint64_t addr, Pte& spte) {
-    if (err != Errno::kOk) return;
+    if (err != Errno::kOk || addr < pmd_end) return;
+    if (spte.pmd()) {
+      CopyHugePmd(dst, src, addr);
+      pmd_end = addr + (kPageSize << kPmdOrder);
+      return;
+    }
     stats_.fork_ptes++;
     Pte& dpte = child.pt.Ensure(addr);
     if (spte.is_swap()) {
@@ -305,6 +335,7 @@ Errno Kernel::CopyPageRange(Vma& dst, Vma& src) {
     FolioDupAnonRmapPte(pfn, page, dst, addr);
     page.mapcount++;
     page.refcount++;
+    if (page.large()) FolioAddMapcount(FolioHead(pfn), child, 1);
     spte.v &= ~Pte::kWrite;
     dpte.v = spte.v & ~Pte::kYoung;
   });

@@ -161,6 +161,7 @@ Errno Kernel::MigratePages(Mm& mm, uint64_t addr, uint64_t len, int node) {
   for (uint64_t a = addr; a < addr + len; a += kPageSize) {
     Pfn pfn = PageForMigration(*this, mm, a, node);
     if (pfn == kZeroPfn) continue;
+    SplitFolio(pfn, false);  // 4 KiB migration only so far: split first
     Errno e = MigrateOne(pfn, node);
     if (e == Errno::kOk) {
       stats_.pgmigrate_success++;

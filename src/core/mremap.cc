@@ -178,6 +178,22 @@ void Kernel::MovePageTables(Mm& mm, Vma& from, uint64_t old_addr, Vma& to,
   // allocation may reclaim, and reclaim's rmap walks must find every PTE
   // not yet moved where it was, as it is now (present, or swapped out by
   // that reclaim).  The ranges never overlap (mremap_to).
+  // move_huge_pmd(): a PMD mapping the range holds whole, moving to a
+  // 2 MiB aligned address, moves as a PMD; others are split.  The model
+  // moves the 512 PTEs one by one like any others (so the design sees each
+  // page move) and makes them a PMD again at the new place.
+  constexpr uint64_t kPmdSize = kPageSize << kPmdOrder;
+  std::vector<uint64_t> refold;
+  for (uint64_t b = old_addr & ~(kPmdSize - 1); b < old_addr + len;
+       b += kPmdSize) {
+    const Pte* p = mm.pt.Find(b);
+    if (!p || !p->pmd()) continue;
+    uint64_t nb = new_addr + (b - old_addr);
+    bool whole =
+        b >= old_addr && b + kPmdSize <= old_addr + len && !(nb % kPmdSize);
+    SplitHugePmd(mm, b, !whole);
+    if (whole) refold.push_back(nb);
+  }
   std::vector<uint64_t> addrs;
   mm.pt.ForEach(old_addr, old_addr + len,
                 [&](uint64_t a, const Pte&) { addrs.push_back(a); });
@@ -203,6 +219,7 @@ void Kernel::MovePageTables(Mm& mm, Vma& from, uint64_t old_addr, Vma& to,
     }
     mm.pt.Ensure(na) = pte;
   }
+  for (uint64_t nb : refold) RefoldHugePmd(mm, nb);
   mm.pt.FreeEmpty(old_addr, old_addr + len);
 }
 

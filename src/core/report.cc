@@ -40,11 +40,16 @@ PagemapEntry Kernel::PagemapOf(const Mm& mm, uint64_t addr) const {
     e.state = PageState::kSwapped;
   } else if (pte.present()) {
     e.state = PageState::kPresent;
+    e.thp = pte.pmd();  // the huge zero page, or a PMD-mapped THP
     if (pte.pfn() == kZeroPfn) {
       e.zero = true;  // not a normal page: never "exclusive"
     } else {
       const Page& page = Frame(pte.pfn());
-      e.exclusive = page.mapcount == 1;
+      // __folio_page_mapped_exclusively() (CONFIG_PAGE_MAPCOUNT) for a
+      // PTE; a PMD asks folio_maybe_mapped_shared() of the folio.
+      e.thp = page.large();
+      e.exclusive = pte.pmd() ? !FolioMaybeMappedShared(FolioHead(pte.pfn()))
+                              : page.mapcount == 1;
       e.ksm = page.Test(PG_ksm);
       e.value = page.content;
     }
@@ -127,6 +132,19 @@ Stats Kernel::Stats() const {
   s.migrate_rmap_walk_steps = stats_.migrate_steps;
   s.lru_inactive = lru_.size(Lru::kInactive);
   s.lru_active = lru_.size(Lru::kActive);
+  s.thp_fault_alloc = stats_.thp_fault_alloc;
+  s.thp_fault_fallback = stats_.thp_fault_fallback;
+  s.thp_split_pmd = stats_.thp_split_pmd;
+  s.thp_split_page = stats_.thp_split_page;
+  s.thp_deferred_split_page = stats_.thp_deferred_split_page;
+  s.thp_collapse_alloc = stats_.thp_collapse_alloc;
+  s.thp_swpout = stats_.thp_swpout;
+  s.thp_swpout_fallback = stats_.thp_swpout_fallback;
+  for (int order = kThpMinOrder; order <= kPmdOrder; ++order) {
+    s.*kAnonFaultAlloc[order - kThpMinOrder] = stats_.anon_fault_alloc[order];
+    s.*kAnonFaultFallback[order - kThpMinOrder] =
+        stats_.anon_fault_fallback[order];
+  }
   if (rmap_->SwapoffByObjectVisits(0) >= 0)
     s.swapoff_object_visits =
         std::max<int64_t>(stats_.swapoff_object_visits, 0);

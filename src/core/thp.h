@@ -3,7 +3,7 @@
 // use_zero_page; __thp_vma_allowable_orders() and thp_vma_suitable_order()).
 //
 // The policy only says which folio orders a fault may allocate; the folios
-// themselves are not modelled yet (Kernel::ThpFaultUnmodelled).
+// themselves are huge_memory.cc's.
 //
 // Invariants:
 //  (1) the top-level policy is `madvise` (no trace op changes it), never

@@ -68,6 +68,7 @@ void Kernel::SetRange(Mm& mm, Vma& vma, uint64_t start, uint64_t end,
 // __split_vma(): vma keeps [start, addr), a new vma gets [addr, end).
 Errno Kernel::SplitVma(Mm& mm, Vma& vma, uint64_t addr, bool check_map_count) {
   if (check_map_count && mm.map_count() >= kMaxMapCount) return Errno::kENOMEM;
+  SplitHugePmdAt(mm, addr);  // vma_adjust_trans_huge()
   auto upper = std::make_unique<Vma>(vma);
   upper->start = addr;
   upper->pgoff = vma.pgoff + ((addr - vma.start) >> kPageShift);
@@ -419,7 +420,7 @@ Errno Kernel::Madvise(Mm& mm, uint64_t addr, uint64_t len, Advice advice) {
                            // table of every 2 MiB block zapped whole is freed,
                            // so a later fault there finds pmd_none (a THP may
                            // go there: confirmed natively,
-                           // tests/traces-thp/dontneed-pt.trace).
+                           // tests/traces/thp-dontneed-pt.trace).
                            constexpr uint64_t kPmdSize = kPageSize << kPmdOrder;
                            mm.pt.FreeEmpty((s + kPmdSize - 1) & ~(kPmdSize - 1),
                                            e & ~(kPmdSize - 1));

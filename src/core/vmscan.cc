@@ -172,6 +172,7 @@ uint64_t Kernel::Reclaim(uint64_t nr) {
   // so scanning would only thrash; the allocation fails and swapoff with it.
   if (swapoff_running_) return 0;
   uint64_t reclaimed = 0;
+  DeferredSplitScan();  // the deferred-split shrinker runs first
   uint64_t budget =
       2 * (lru_.size(Lru::kInactive) + lru_.size(Lru::kActive)) + 1;
   while (reclaimed < nr && budget-- > 0) {
@@ -180,6 +181,13 @@ uint64_t Kernel::Reclaim(uint64_t nr) {
       ShrinkActiveList(kActiveBatch);
     Pfn pfn = lru_.Tail(Lru::kInactive);
     if (!pfn) break;
+    if (Frame(pfn).large()) {
+      // Large folios go to swap as 4 KiB pages so far: split first (Linux
+      // swaps the folio whole, THP_SWAP, so every page still goes: no
+      // zero-page remapping here).
+      SplitFolio(pfn, false);
+      continue;
+    }
     Page& page = Frame(pfn);
     lru_.Del(page, pfn);
     GetPage(pfn);  // isolated: our reference keeps it alive meanwhile
@@ -202,11 +210,22 @@ uint64_t Kernel::Reclaim(uint64_t nr) {
 // their referenced bits.
 Errno Kernel::MadvisePageout(Mm& mm, Vma& vma, uint64_t start, uint64_t end,
                              bool pageout) {
+  // madvise_cold_or_pageout_pte_range(): a large folio this mm alone maps
+  // is split (the model swaps 4 KiB pages only; Linux swaps it whole, so
+  // no zero-page remapping); a shared one is skipped.
+  std::vector<Pfn> large;
+  mm.pt.ForEach(start, end, [&](uint64_t, Pte& pte) {
+    if (pte.present() && pte.pfn() != kZeroPfn && Frame(pte.pfn()).large() &&
+        !FolioMaybeMappedShared(FolioHead(pte.pfn())))
+      large.push_back(pte.pfn());
+  });
+  for (Pfn pfn : large) SplitFolio(pfn, false);
   std::vector<Pfn> victims;
   mm.pt.ForEach(start, end, [&](uint64_t, Pte& pte) {
     if (!pte.present() || pte.pfn() == kZeroPfn) return;
     Page& page = Frame(pte.pfn());
-    if (page.mapcount > 1 || !page.Test(PG_lru)) return;  // shared: skipped
+    if (page.mapcount > 1 || !page.Test(PG_lru) || page.large())
+      return;  // shared: skipped
     pte.v &= ~Pte::kYoung;
     victims.push_back(pte.pfn());
   });

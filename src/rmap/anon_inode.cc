@@ -154,6 +154,25 @@ class AnonInode final : public ReverseMap {
     }
   }
 
+  // A folio of consecutive offsets: one i_mmap walk, a range per vma.
+  void WalkFolio(Pfn pfn, const Page* pages, int nr, RmapRangeOne range_one,
+                 WalkCost& cost) const override {
+    if (pages[0].Test(PG_stray) || !FolioLinear(pages, nr))
+      return ReverseMap::WalkFolio(pfn, pages, nr, range_one, cost);
+    cost.lock_acquisitions++;  // i_mmap_lock
+    uint64_t off = pages[0].index;
+    for (const VmaNode* n : i_mmap_) {
+      auto r = (off >> kRangeShift) == RangeOf(*n->vma)->id
+                   ? n->vma->AddressRange(
+                         off & ((uint64_t{1} << kRangeShift) - 1), nr)
+                   : std::nullopt;
+      if (!r)
+        cost.wasted_steps++;
+      else if (!range_one(*n->vma, r->first, r->second))
+        return;
+    }
+  }
+
   uint64_t MetadataBytes(Layout layout) const override {
     uint64_t slot = layout == Layout::kX86_64 ? 8 : 4;
     return page_cache_.size() * slot + strays_.Bytes(layout);

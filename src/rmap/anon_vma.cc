@@ -122,6 +122,21 @@ class AnonVmaDesign final : public ReverseMap {
     if (page.Test(PG_rmap0) && WalkDirect(pfn, page, rmap_one, cost)) return;
     WalkList(page, rmap_one, cost);
   }
+  // A folio of one anon_vma, no direct page: one list walk, a range per vma.
+  void WalkFolio(Pfn pfn, const Page* pages, int nr, RmapRangeOne range_one,
+                 WalkCost& cost) const override {
+    const AnonVma* av = anon_vmas_.Find(pages[0].mapping);
+    if (pages[0].Test(PG_rmap0) || !FolioLinear(pages, nr) || !av)
+      return ReverseMap::WalkFolio(pfn, pages, nr, range_one, cost);
+    cost.lock_acquisitions++;
+    for (const VmaNode* n : av->head) {
+      auto r = n->vma->AddressRange(pages[0].index, nr);
+      if (!r)
+        cost.wasted_steps++;
+      else if (!range_one(*n->vma, r->first, r->second))
+        return;
+    }
+  }
 
   uint64_t MetadataBytes(Layout layout) const override {
     uint64_t each = layout == Layout::kX86_64 ? 24 : 12;

@@ -101,6 +101,12 @@ class AnonVmaChain final : public ReverseMap {
             WalkCost& cost) const override {
     tree_.Walk(page, rmap_one, cost);
   }
+  void WalkFolio(Pfn pfn, const Page* pages, int nr, RmapRangeOne range_one,
+                 WalkCost& cost) const override {
+    if (!FolioLinear(pages, nr))
+      return ReverseMap::WalkFolio(pfn, pages, nr, range_one, cost);
+    tree_.WalkRange(pages[0], nr, range_one, cost);
+  }
 
   uint64_t MetadataBytes(Layout layout) const override {
     return tree_.MetadataBytes(layout);

@@ -147,6 +147,12 @@ class AnonVmaLazy final : public ReverseMap {
     if (page.Test(PG_lazy)) return WalkLazy(page, rmap_one, cost);
     tree_.Walk(page, rmap_one, cost);
   }
+  void WalkFolio(Pfn pfn, const Page* pages, int nr, RmapRangeOne range_one,
+                 WalkCost& cost) const override {
+    if (pages[0].Test(PG_lazy) || !FolioLinear(pages, nr))
+      return ReverseMap::WalkFolio(pfn, pages, nr, range_one, cost);
+    tree_.WalkRange(pages[0], nr, range_one, cost);
+  }
 
   uint64_t MetadataBytes(Layout layout) const override {
     return tree_.MetadataBytes(layout);

@@ -117,6 +117,18 @@ class AnonVmaTree {
         if (!rmap_one(*avc->vma, *addr)) return;
   }
 
+  // The same for a folio of nr pages from `head` (one object, consecutive
+  // indexes): one tree walk, a range per vma.
+  void WalkRange(const Page& head, int nr, RmapRangeOne range_one,
+                 WalkCost& cost) const {
+    const AnonVma* av = anon_vmas_.Find(head.mapping);
+    if (!av) return;
+    cost.lock_acquisitions++;
+    for (Avc* avc : av->tree)
+      if (auto r = avc->vma->AddressRange(head.index, nr))
+        if (!range_one(*avc->vma, r->first, r->second)) return;
+  }
+
   // 96-byte anon_vma, 64-byte avc on x86-64; 48 / 32 on i386.
   uint64_t MetadataBytes(Layout layout) const {
     bool x64 = layout == Layout::kX86_64;

@@ -147,6 +147,27 @@ class AnonMm final : public ReverseMap {
     }
   }
 
+  // A folio of one group (index: the virtual page): each mm's vmas over
+  // its address range.
+  void WalkFolio(Pfn pfn, const Page* pages, int nr, RmapRangeOne range_one,
+                 WalkCost& cost) const override {
+    const AnonMmGroup* g = groups_.Find(pages[0].mapping);
+    if (pages[0].Test(PG_chained) || !FolioLinear(pages, nr) || !g)
+      return ReverseMap::WalkFolio(pfn, pages, nr, range_one, cost);
+    cost.lock_acquisitions++;
+    uint64_t lo = pages[0].index << kPageShift, hi = lo + nr * kPageSize;
+    for (Mm* mm : g->mms) {
+      bool found = false;
+      for (Vma* v = mm->FindVma(lo); v && v->start < hi; v = mm->Next(*v)) {
+        if (v->shmem) continue;
+        found = true;
+        if (!range_one(*v, std::max(lo, v->start), std::min(hi, v->end)))
+          return;
+      }
+      if (!found) cost.wasted_steps++;
+    }
+  }
+
   // --- costs ---
   uint64_t MetadataBytes(Layout layout) const override {
     uint64_t per_mm = layout == Layout::kX86_64 ? 40 + 8 : 24 + 4;

@@ -29,6 +29,42 @@ void* FindMergeableAnonVma(const Vma& vma, const Vma* prev, const Vma* next,
   return prev ? Reusable(*prev, *prev, vma, reusable) : nullptr;
 }
 
+void ReverseMap::AddNewAnonRmapFolio(Pfn pfn, Page* pages, int nr, Vma& vma,
+                                     uint64_t addr, bool exclusive) {
+  for (int i = 0; i < nr; ++i)
+    AddNewAnonRmap(pfn + i, pages[i], vma, addr + i * kPageSize, exclusive);
+}
+
+void ReverseMap::AddAnonRmapPtes(Pfn pfn, Page* pages, int nr, Vma& vma,
+                                 uint64_t addr) {
+  for (int i = 0; i < nr; ++i)
+    AddAnonRmap(pfn + i, pages[i], vma, addr + i * kPageSize);
+}
+
+void ReverseMap::DupAnonRmapPtes(Pfn pfn, Page* pages, int nr, Vma& child_vma,
+                                 uint64_t addr) {
+  for (int i = 0; i < nr; ++i)
+    DupAnonRmap(pfn + i, pages[i], child_vma, addr + i * kPageSize);
+}
+
+void ReverseMap::RemoveRmapPtes(Pfn pfn, Page* pages, int nr, Vma& vma,
+                                uint64_t addr) {
+  for (int i = 0; i < nr; ++i)
+    RemoveRmap(pfn + i, pages[i], vma, addr + i * kPageSize);
+}
+
+void ReverseMap::WalkFolio(Pfn pfn, const Page* pages, int nr,
+                           RmapRangeOne range_one, WalkCost& cost) const {
+  bool go = true;
+  for (int i = 0; i < nr && go; ++i)
+    Walk(
+        pfn + i, pages[i],
+        [&](Vma& vma, uint64_t addr) {
+          return go = range_one(vma, addr, addr + kPageSize);
+        },
+        cost);
+}
+
 void ReverseMap::SetStableNode(Pfn, Page& page) {
   page.Clear(PG_rmap0 | PG_rmap1);
   page.mapping = 0;

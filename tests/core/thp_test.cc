@@ -1,7 +1,7 @@
 // thp_test.cc: the THP policy (`* thp`), the vma flags MADV_HUGEPAGE and
-// MADV_NOHUGEPAGE set, and the ENOSYS a fault gets where Linux would map a
-// large folio, which the model does not have yet.  The vma layouts were
-// confirmed on Linux 6.18 (tests/traces/thp-advice.trace).
+// MADV_NOHUGEPAGE set, and which folio a fault maps under them (the
+// folios themselves: folio_test.cc).  The vma layouts were confirmed on
+// Linux 6.18 (tests/traces/thp-advice.trace).
 #include "core/kernel_test_util.h"
 
 namespace rmaplab {
@@ -86,18 +86,21 @@ TEST_P(ThpTest, DefaultPolicyFaultsSmallPagesOutsideHugepageRegions) {
   EXPECT_FALSE(k_.PagemapOf(mm(), kBase).thp);
 }
 
-TEST_P(ThpTest, PmdFaultInAHugepageRegionIsEnosysWithAMessage) {
+TEST_P(ThpTest, PmdFaultInAHugepageRegionMapsATHPOrTheHugeZeroPage) {
   ASSERT_EQ(k_.Mmap(mm(), kBase, 2 * k2M, kRW, false), Errno::kOk);
   ASSERT_EQ(k_.Madvise(mm(), kBase, 2 * k2M, Advice::kHugepage), Errno::kOk);
-  EXPECT_EQ(k_.WritePage(mm(), kBase, 1), Errno::kENOSYS);
-  EXPECT_NE(k_.last_message().find("2M THP"), std::string::npos)
-      << k_.last_message();
-  EXPECT_EQ(k_.ReadPage(mm(), kBase + k2M), Errno::kENOSYS);
-  EXPECT_NE(k_.last_message().find("huge zero page"), std::string::npos);
-  EXPECT_EQ(k_.resident_pages(), 0u);  // nothing was mapped instead
-  EXPECT_EQ(mm().pt.leaf_count(), 0u);
+  EXPECT_EQ(k_.WritePage(mm(), kBase, 1), Errno::kOk);
+  EXPECT_EQ(k_.resident_pages(), uint64_t{kPagesPer2M});
+  PagemapEntry e = k_.PagemapOf(mm(), kBase + k2M - kPageSize);
+  EXPECT_TRUE(e.thp && e.exclusive && !e.zero);
+  EXPECT_EQ(k_.ReadPage(mm(), kBase + k2M), Errno::kOk);
+  e = k_.PagemapOf(mm(), kBase + k2M + kPageSize);
+  EXPECT_TRUE(e.thp && e.zero);
+  EXPECT_EQ(k_.resident_pages(), uint64_t{kPagesPer2M});  // zero: no frame
+  Stats s = k_.Stats();
+  EXPECT_EQ(s.thp_fault_alloc, 1u);
+  EXPECT_EQ(s.anon_fault_alloc_2048kB, 1u);
 }
-
 // A 2M block that does not fit in the vma, or whose page table exists
 // already, falls back to 4 KiB (no mTHP size is enabled by default).
 TEST_P(ThpTest, PmdFaultFallsBackWhereNoPmdFits) {
@@ -120,22 +123,29 @@ TEST_P(ThpTest, DontneedOfAWholeBlockFreesItsPageTable) {
   EXPECT_EQ(mm().pt.leaf_count(), 1u);
   ASSERT_EQ(k_.Madvise(mm(), kBase, 2 * k2M, Advice::kHugepage), Errno::kOk);
   EXPECT_EQ(k_.WritePage(mm(), kBase + k2M + kPageSize, 2), Errno::kOk);
-  EXPECT_EQ(k_.WritePage(mm(), kBase + kPageSize, 2), Errno::kENOSYS);
+  EXPECT_FALSE(k_.PagemapOf(mm(), kBase + k2M + kPageSize).thp);
+  EXPECT_EQ(k_.WritePage(mm(), kBase + kPageSize, 2), Errno::kOk);
+  EXPECT_TRUE(k_.PagemapOf(mm(), kBase + kPageSize).thp);
 }
 
-TEST_P(ThpTest, MthpWriteFaultIsEnosysUnlessTheBlockHasAPte) {
+// alloc_anon_folio(): the largest enabled order whose aligned block lies in
+// the vma with no PTE; a block with one falls back to 4 KiB.
+TEST_P(ThpTest, MthpWriteFaultTakesTheBlockUnlessItHasAPte) {
   k_.SetThp(4, ThpMode::kAlways);  // 64K
   ASSERT_EQ(k_.Mmap(mm(), kBase, k2M, kRW, false), Errno::kOk);
   ASSERT_EQ(k_.ReadPage(mm(), P(0)), Errno::kOk);      // the 4 KiB zero page
   EXPECT_EQ(k_.WritePage(mm(), P(1), 1), Errno::kOk);  // block 0 has a PTE
-  EXPECT_EQ(k_.WritePage(mm(), P(16), 1), Errno::kENOSYS);
-  EXPECT_NE(k_.last_message().find("64K mTHP"), std::string::npos)
-      << k_.last_message();
-  ASSERT_EQ(k_.Madvise(mm(), P(16), 16 * kPageSize, Advice::kNohugepage),
+  EXPECT_FALSE(k_.PagemapOf(mm(), P(1)).thp);
+  EXPECT_EQ(k_.WritePage(mm(), P(17), 1), Errno::kOk);
+  for (int i = 16; i < 32; ++i) EXPECT_TRUE(k_.PagemapOf(mm(), P(i)).thp) << i;
+  EXPECT_EQ(k_.Stats().anon_fault_alloc_64kB, 1u);
+  ASSERT_EQ(k_.Madvise(mm(), P(32), 16 * kPageSize, Advice::kNohugepage),
             Errno::kOk);
-  EXPECT_EQ(k_.WritePage(mm(), P(16), 1), Errno::kOk);
+  EXPECT_EQ(k_.WritePage(mm(), P(32), 1), Errno::kOk);
+  EXPECT_FALSE(k_.PagemapOf(mm(), P(32)).thp);
   k_.SetThp(4, ThpMode::kNever);
   EXPECT_EQ(k_.WritePage(mm(), P(kPagesPer2M - 16), 1), Errno::kOk);
+  EXPECT_FALSE(k_.PagemapOf(mm(), P(kPagesPer2M - 16)).thp);
 }
 
 TEST_P(ThpTest, SharedMappingsIgnoreTheAnonPolicy) {
