@@ -6,10 +6,10 @@
 // Invariants:
 //  (1) A generator is a pure function of its resolved parameters: the same
 //      ScenarioArgs always give the same trace text, byte for byte.
-//  (2) Every generated trace parses (trace format version 2, version-1 ops
-//      only) and runs under every design with no refused op; memory
-//      pressure comes with the trace as ScenarioTrace::mem_pages, which a
-//      runner puts in SimOptions::mem_pages.
+//  (2) Every generated trace parses (trace format version 2; version-1 ops
+//      only unless a `folio` parameter asks for large folios) and runs under
+//      every design with no refused op; memory pressure comes with the trace as
+//      ScenarioTrace::mem_pages, which a runner puts in SimOptions::mem_pages.
 //  (3) Every parameter is bounded, so no override makes a trace that does
 //      not fit in memory; a bad override is an error naming the parameter.
 // Thread-safety: Scenarios() is an immutable table; generators share no
@@ -37,6 +37,9 @@ struct ScenarioParam {
   uint64_t min = 0;      // bounds of the value, inclusive: a count, or bytes
   uint64_t max = 0;      // for a size parameter (is_size)
   bool is_size = false;  // a length like 24M (trace-language syntax)
+  // A folio size (is_size too): 4K, or a THP size the `thp` op takes (a
+  // power of two from 16K to 2M).
+  bool folio_size = false;
 };
 
 // Resolved parameter values: every parameter of the scenario, defaults

@@ -48,9 +48,11 @@ uint64_t BuildForkTree(TraceWriter& w, uint64_t depth, uint64_t fanout,
 // copies them all on write, then all of them touch their copy twice more
 // while memory holds only mem_percent of it: reclaim walks the reverse map
 // of pages each living in one child (what anon_vma made O(children)).
+// With `folio` above 4K the server's memory is folios of that size.
 ScenarioTrace ForkServer(const ScenarioArgs& a) {
   uint64_t children = a.Get("children"), pages = a.Get("pages");
   TraceWriter w;
+  EnableFolioSize(w, a.Get("folio"));
   w.Mmap(1, kScenarioBase, pages);
   w.Write(1, kScenarioBase, pages);
   for (uint64_t c = 0; c < children; ++c) w.Fork(1, 2 + c);

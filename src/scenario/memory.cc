@@ -26,9 +26,12 @@ namespace {
 // The swap storm's processes: a parent writes 64 inherited pages and forks
 // `procs` children; every child maps its own `chunk`-page region at the
 // same address, writes it and copies one inherited page on write; then
-// every child reads its chunk twice.
-TraceWriter SwapStormProcesses(uint64_t procs, uint64_t chunk) {
+// every child reads its chunk twice.  A `folio_bytes` above 4K makes the
+// written memory folios of that size where their aligned blocks fit.
+TraceWriter SwapStormProcesses(uint64_t procs, uint64_t chunk,
+                               uint64_t folio_bytes = kPageSize) {
   TraceWriter w;
+  EnableFolioSize(w, folio_bytes);
   w.Mmap(1, kScenarioBase, kSharedPages);
   w.Write(1, kScenarioBase, kSharedPages);
   for (uint64_t p = 2; p < procs + 2; ++p) w.Fork(1, p);
@@ -44,9 +47,11 @@ TraceWriter SwapStormProcesses(uint64_t procs, uint64_t chunk) {
 
 }  // namespace
 
-// Seed 004: the swap storm's processes while memory holds `mem` bytes.
+// Seed 004: the swap storm's processes while memory holds `mem` bytes, on
+// folios of size `folio`.
 ScenarioTrace SwapStorm(const ScenarioArgs& a) {
-  TraceWriter w = SwapStormProcesses(a.Get("procs"), a.Get("chunk"));
+  TraceWriter w =
+      SwapStormProcesses(a.Get("procs"), a.Get("chunk"), a.Get("folio"));
   return {w.Take(), a.Get("mem") / kPageSize};
 }
 

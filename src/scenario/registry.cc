@@ -25,6 +25,18 @@ ScenarioParam MemPercent(std::string def) {
                1, 100);
 }
 
+// The folio size of the anonymous memory a scenario writes: 4K (no large
+// folios, a version-1 trace) or a THP size, enabled with `* thp SIZE always`.
+ScenarioParam Folio(std::string def) {
+  return {"folio",
+          std::move(def),
+          "folio size of the written memory: 4K, or a THP size 16K..2M",
+          kPageSize,
+          kPageSize << 9,
+          true,
+          true};
+}
+
 // Metric names (counters of `stats`, or compare's derived ones).
 const char* const kStepsPerPage = "steps_per_reclaimed_page";
 
@@ -38,9 +50,22 @@ std::vector<Scenario> MakeScenarios() {
        "copy is searched for in the whole family, about 1 where it is not",
        {Count("children", "100", "children forked by the server", 1, 20000),
         Count("pages", "64", "pages each child copies on write", 1, 65536),
-        MemPercent("50")},
+        MemPercent("50"), Folio("4K")},
        {kStepsPerPage, "reclaim_rmap_walk_steps", "rmap_wasted_steps",
         "rmap_bytes_peak", "pgsteal", "wall_ms"},
+       ForkServer},
+      {"fork-server-thp",
+       "the fork server on large folios: the server's memory is 2M THPs "
+       "(or the folio size given) that its children share, then copy on "
+       "write one 4K page at a time",
+       "walk steps per reclaimed page and folio splits: a walk per folio "
+       "reaches every child's PTEs at once, and each child's COW splits its "
+       "PMD mapping",
+       {Count("children", "100", "children forked by the server", 1, 20000),
+        Count("pages", "1024", "pages each child copies on write", 1, 65536),
+        MemPercent("50"), Folio("2M")},
+       {kStepsPerPage, "reclaim_rmap_walk_steps", "thp_fault_alloc",
+        "thp_split_pmd", "thp_split_page", "rmap_bytes_peak", "wall_ms"},
        ForkServer},
       {"swap-storm",
        "seed 004: hundreds of processes each writing their own chunk and "
@@ -50,9 +75,23 @@ std::vector<Scenario> MakeScenarios() {
        {Count("procs", "200", "child processes", 1, 20000),
         Count("chunk", "64", "pages each child maps and writes", 1, 65536),
         {"mem", "24M", "memory for anonymous pages", 16 * kPageSize, 1ULL << 40,
-         true}},
+         true},
+        Folio("4K")},
        {kStepsPerPage, "rmap_wasted_steps", "rmap_bytes_peak",
         "page_struct_bytes_i386", "pswpout", "wall_ms"},
+       SwapStorm},
+      {"swap-storm-thp",
+       "seed 004's swap storm on large folios: every child's chunk is 2M "
+       "THPs (or the folio size given) that reclaim swaps out under pressure",
+       "walk steps per reclaimed page when reclaim takes a folio at a time, "
+       "and how many folios went to swap whole (thp_swpout) or split",
+       {Count("procs", "100", "child processes", 1, 20000),
+        Count("chunk", "512", "pages each child maps and writes", 1, 65536),
+        {"mem", "96M", "memory for anonymous pages", 16 * kPageSize, 1ULL << 40,
+         true},
+        Folio("2M")},
+       {kStepsPerPage, "rmap_wasted_steps", "thp_swpout", "thp_swpout_fallback",
+        "thp_split_page", "pswpout", "wall_ms"},
        SwapStorm},
       {"vma-churn",
        "mprotect, munmap and mremap storms on the copies of one region in a "
@@ -175,6 +214,8 @@ Result<uint64_t> ParseParamValue(const Scenario& s, const ScenarioParam& p,
   if (v < p.min || v > p.max)
     return bad("out of range [" + std::to_string(p.min) + ", " +
                std::to_string(p.max) + "]");
+  if (p.folio_size && (v & (v - 1) || v == 2 * kPageSize))
+    return bad("not a folio size (4K, or a power of two from 16K to 2M)");
   return v;
 }
 

@@ -74,6 +74,16 @@ class TraceWriter {
   std::ostringstream out_;
 };
 
+// `* thp SIZE always` for a folio size above 4K (a `folio` parameter), so
+// every later fault whose aligned block fits maps a folio of that size.
+inline void EnableFolioSize(TraceWriter& w, uint64_t folio_bytes) {
+  if (folio_bytes <= kPageSize) return;
+  uint64_t kib = folio_bytes >> 10;
+  w.Sys("thp", (kib >= 1024 ? std::to_string(kib >> 10) + "M"
+                            : std::to_string(kib) + "K") +
+                   " always");
+}
+
 // Memory for a working set of `pages` of which `percent` fit; 0 (no
 // limit) from 100 % up.  Never below 16 pages, so reclaim has room.
 inline uint64_t PressurePages(uint64_t pages, uint64_t percent) {

@@ -26,7 +26,10 @@ using Overrides = std::vector<std::pair<std::string, std::string>>;
 const std::map<std::string, Overrides>& SmallSizes() {
   static const std::map<std::string, Overrides> m = {
       {"fork-server", {{"children", "5"}, {"pages", "8"}}},
+      {"fork-server-thp", {{"children", "2"}, {"pages", "512"}}},
       {"swap-storm", {{"procs", "6"}, {"chunk", "12"}, {"mem", "256K"}}},
+      {"swap-storm-thp",
+       {{"procs", "3"}, {"chunk", "512"}, {"mem", "2M"}, {"folio", "64K"}}},
       {"vma-churn", {{"procs", "3"}, {"pages", "32"}, {"steps", "120"}}},
       {"mremap-after-fork",
        {{"children", "3"}, {"pages", "8"}, {"moves", "7"}}},
@@ -107,6 +110,25 @@ TEST(ScenarioArgs, BadOverridesSayWhich) {
       ResolveScenarioArgs(*s, {{"children", "3"}, {"children", "4"}});
   ASSERT_TRUE(last.ok());
   EXPECT_EQ(last.value().Get("children"), 4u);
+}
+
+// The folio parameter: 4K writes a version-1 trace, a THP size enables
+// that size, anything else is refused naming the parameter.
+TEST(ScenarioArgs, FolioSizes) {
+  const Scenario* s = FindScenario("fork-server");
+  ASSERT_NE(s, nullptr);
+  for (const char* bad : {"8K", "48K", "4M", "1K", "3"}) {
+    Result<ScenarioArgs> r = ResolveScenarioArgs(*s, {{"folio", bad}});
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.status().message().find(std::string("folio=") + bad),
+              std::string::npos);
+  }
+  EXPECT_EQ(Generate("fork-server", {}).text.find("thp"), std::string::npos);
+  EXPECT_NE(Generate("fork-server", {{"folio", "64K"}})
+                .text.find("\n* thp 64K always\n"),
+            std::string::npos);
+  EXPECT_NE(Generate("swap-storm-thp", {}).text.find("\n* thp 2M always\n"),
+            std::string::npos);
 }
 
 TEST(ScenarioGenerate, DeterministicAndParameterised) {
