@@ -160,6 +160,35 @@ TEST(CompareCli, TableShowsHeadlineAndBest) {
   EXPECT_NE(all.out.find("fork_ptes"), std::string::npos);
 }
 
+// Under each table, its answer computed from the numbers: the best and
+// worst designs of the first headline metric and how far apart, or for a
+// sweep how much each design grows from the first point to the last.
+TEST(CompareCli, VerdictLineSaysBestWorstAndGrowth) {
+  ShellRun t = Shell(Bin() +
+                     " compare --scenario fork-server --param children=40 "
+                     "--param pages=4 --design anon_vma --design "
+                     "anon_vma_chain");
+  ASSERT_EQ(t.status, 0);
+  EXPECT_NE(t.out.find("=> steps_per_reclaimed_page: best anon_vma_chain ("),
+            std::string::npos)
+      << t.out;
+  EXPECT_NE(t.out.find("worst anon_vma ("), std::string::npos) << t.out;
+  EXPECT_NE(t.out.find("x apart\n"), std::string::npos) << t.out;
+  ShellRun s = Shell(Bin() +
+                     " compare --scenario fork-server --param pages=4 "
+                     "--sweep children=5,50 --design anon_vma --design "
+                     "anon_vma_chain");
+  ASSERT_EQ(s.status, 0);
+  EXPECT_NE(s.out.find("=> steps_per_reclaimed_page from children=5 to 50: x"),
+            std::string::npos)
+      << s.out;
+  ShellRun same = Shell(Bin() +
+                        " compare --scenario fork-server --param children=4 "
+                        "--param pages=4 --design anon_vma --design anon_vma");
+  ASSERT_EQ(same.status, 0);
+  EXPECT_NE(same.out.find("under every design"), std::string::npos) << same.out;
+}
+
 TEST(CompareCli, UsageErrors) {
   EXPECT_EQ(Shell(Bin() + " compare --scenario nope 2>/dev/null").status, 2);
   EXPECT_EQ(Shell(Bin() + " compare --format xml 2>/dev/null").status, 2);
