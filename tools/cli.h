@@ -46,6 +46,7 @@ Run SetupDesigns(CLI::App& app, Io io);
 Run SetupGen(CLI::App& app, Io io);
 Run SetupNative(CLI::App& app, Io io);
 Run SetupDiff(CLI::App& app, Io io);
+Run SetupGraph(CLI::App& app, Io io);  // tools/graph.cc
 
 // A subcommand that parses its own arguments: `fn` gets every argument
 // after the command name, --help included.

@@ -354,6 +354,61 @@ std::string ShellQuote(const std::string& s) {
 
 }  // namespace
 
+namespace {
+
+void AddRunOptions(CLI::App& app, CompareArgs& a) {
+  AddPlanOptions(app, a);
+  app.add_option("-j,--jobs", a.jobs, "threads (default: the cores)")
+      ->check(CLI::Range(1u, 1024u));
+  app.add_option("--job", a.job,
+                 "run only job N (from 0) of the plan, as 'rmaplab sweep' "
+                 "writes them");
+}
+
+// Runs the plan of `a` into a result document (compare_doc.h); false after
+// saying why on stderr.
+bool RunPlan(const CompareArgs& a, const std::vector<std::string>& argv,
+             json* doc) {
+  json groups = json::array();
+  std::vector<Job> jobs;
+  if (!PlanFromArgs(a, "compare", &groups, &jobs)) return false;
+  if (a.job >= 0) {
+    if (static_cast<size_t>(a.job) >= jobs.size()) {
+      std::cerr << "rmaplab compare: --job " << a.job << ": the plan has "
+                << jobs.size() << " jobs\n";
+      return false;
+    }
+    jobs = {jobs[a.job]};
+  }
+  std::vector<Outcome> outcomes = RunJobs(jobs, a.jobs);
+  json runs = json::array();
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    if (!outcomes[i].fatal.empty()) {
+      std::cerr << "rmaplab compare: " << outcomes[i].fatal << "\n";
+      return false;
+    }
+    outcomes[i].run["group"] = groups[jobs[i].group]["id"];
+    runs.push_back(std::move(outcomes[i].run));
+  }
+  std::string command = "rmaplab compare";
+  for (const std::string& s : argv) command += " " + ShellQuote(s);
+  *doc = {{"format", kCompareFormat},
+          {"command", command},
+          {"groups", groups},
+          {"runs", runs}};
+  return true;
+}
+
+}  // namespace
+
+bool CompareDocument(const std::vector<std::string>& argv, json* doc) {
+  CLI::App app("rmaplab compare, as a document", "rmaplab compare");
+  CompareArgs a;
+  AddRunOptions(app, a);
+  if (cli::ParseRaw(app, argv) >= 0) return false;
+  return RunPlan(a, argv, doc);
+}
+
 int CompareCommand(const std::vector<std::string>& argv) {
   CLI::App app(
       "Runs scenarios (default: every one, at its defaults; see 'rmaplab "
@@ -365,44 +420,14 @@ int CompareCommand(const std::vector<std::string>& argv) {
       "cannot do are counted in 'errors'.",
       "rmaplab compare");
   CompareArgs a;
-  AddPlanOptions(app, a);
+  AddRunOptions(app, a);
   app.add_option("--format", a.format, "table, csv or json")
       ->check(CLI::IsMember({"table", "csv", "json"}));
   app.add_flag("--all-columns", a.all_columns, "table: every counter");
   app.add_option("--html", a.html, "also write the HTML report to FILE");
-  app.add_option("-j,--jobs", a.jobs, "threads (default: the cores)")
-      ->check(CLI::Range(1u, 1024u));
-  app.add_option("--job", a.job,
-                 "run only job N (from 0) of the plan, as 'rmaplab sweep' "
-                 "writes them");
   if (int rc = cli::ParseRaw(app, argv); rc >= 0) return rc;
-  json groups = json::array();
-  std::vector<Job> jobs;
-  if (!PlanFromArgs(a, "compare", &groups, &jobs)) return 2;
-  if (a.job >= 0) {
-    if (static_cast<size_t>(a.job) >= jobs.size()) {
-      std::cerr << "rmaplab compare: --job " << a.job << ": the plan has "
-                << jobs.size() << " jobs\n";
-      return 2;
-    }
-    jobs = {jobs[a.job]};
-  }
-  std::vector<Outcome> outcomes = RunJobs(jobs, a.jobs);
-  json runs = json::array();
-  for (size_t i = 0; i < jobs.size(); ++i) {
-    if (!outcomes[i].fatal.empty()) {
-      std::cerr << "rmaplab compare: " << outcomes[i].fatal << "\n";
-      return 2;
-    }
-    outcomes[i].run["group"] = groups[jobs[i].group]["id"];
-    runs.push_back(std::move(outcomes[i].run));
-  }
-  std::string command = "rmaplab compare";
-  for (const std::string& s : argv) command += " " + ShellQuote(s);
-  json doc = {{"format", kCompareFormat},
-              {"command", command},
-              {"groups", groups},
-              {"runs", runs}};
+  json doc;
+  if (!RunPlan(a, argv, &doc)) return 2;
   return RenderDocument(doc, {a.format, a.all_columns, a.html}, std::cout,
                         std::cerr);
 }

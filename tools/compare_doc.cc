@@ -19,6 +19,8 @@
 #include <sstream>
 #include <vector>
 
+#include "rmaplab/claims.h"
+
 extern char** environ;
 
 namespace rmaplab {
@@ -338,8 +340,10 @@ int WriteHtml(const json& doc, const std::string& path, std::ostream& err) {
   }
   close(fd);
   {
+    json with_claims = doc;
+    with_claims["claims"] = EvaluateClaims(doc);
     std::ofstream f(tmp);
-    f << doc.dump();
+    f << with_claims.dump();
   }
   std::string script = PlotScript();
   std::vector<std::string> argv_s = {script, "--html", path, tmp};
@@ -380,7 +384,7 @@ int RenderDocument(const json& doc, const RenderOptions& opts,
     out << doc.dump(1) << "\n";
   } else if (opts.format == "csv") {
     PrintCsv(doc, out);
-  } else {
+  } else if (opts.format == "table") {
     for (const json& g : doc["groups"])
       PrintGroupTable(g, RunsOf(doc, g["id"]), opts.all_columns, out);
   }
@@ -394,7 +398,7 @@ bool MergeDocuments(const std::vector<json>& docs, json* merged,
               {"command", "rmaplab report"},
               {"groups", json::array()},
               {"runs", json::array()}};
-  std::set<std::string> seen;
+  std::set<std::string> seen, seen_runs;
   for (const json& d : docs) {
     if (!d.is_object() || d.value("format", "") != kCompareFormat ||
         !d.contains("groups") || !d.contains("runs")) {
@@ -404,13 +408,81 @@ bool MergeDocuments(const std::vector<json>& docs, json* merged,
     for (const json& g : d["groups"])
       if (seen.insert(g["id"].get<std::string>()).second)
         out["groups"].push_back(g);
-    for (const json& r : d["runs"]) out["runs"].push_back(r);
+    for (const json& r : d["runs"]) {
+      std::string key = r.value("group", "") + "\n" + r.value("design", "") +
+                        "\n" + r.value("sweep_value", "");
+      if (seen_runs.insert(key).second) out["runs"].push_back(r);
+    }
     if (d.contains("command"))
       out["command"] = out["command"].get<std::string>() +
                        "\n  of: " + d["command"].get<std::string>();
   }
   *merged = std::move(out);
   return true;
+}
+
+json EvaluateClaims(const json& doc) {
+  json out = json::array();
+  std::set<std::string> ids;
+  for (const json& g : doc.value("groups", json::array()))
+    ids.insert(g.value("id", ""));
+  for (const Claim& c : Claims()) {
+    ClaimRuns runs;
+    json commands = json::array(), groups = json::array();
+    for (const ClaimMeasurement& m : c.measurements) {
+      std::string id = m.GroupId();
+      commands.push_back(m.Command());
+      if (ids.count(id)) groups.push_back(id);
+      std::vector<ClaimRun>& mine = runs.emplace_back();
+      for (const json& r : doc.value("runs", json::array())) {
+        if (r.value("group", "") != id) continue;
+        ClaimRun run{r.value("design", ""), r.value("sweep_value", ""), {}};
+        for (const auto& [k, v] : r["metrics"].items())
+          if (v.is_number()) run.metrics[k] = v.get<double>();
+        run.metrics["errors"] = r.value("errors", 0.0);
+        mine.push_back(std::move(run));
+      }
+    }
+    ClaimFinding f = JudgeClaim(c, runs);
+    out.push_back({{"id", c.id},
+                   {"source", c.source},
+                   {"text", c.text},
+                   {"verdict", std::string(VerdictName(f.verdict))},
+                   {"measured", f.measured},
+                   {"why", f.why},
+                   {"commands", commands},
+                   {"groups", groups}});
+  }
+  return out;
+}
+
+std::string ClaimsMarkdown(const json& claims) {
+  auto cell = [](const std::string& text) {
+    std::string out;
+    for (char c : text) {
+      if (c == '|') out += '\\';
+      out += c;
+    }
+    return out;
+  };
+  std::ostringstream md;
+  md << "| claim | source | what rmaplab measures | verdict | command |\n"
+     << "|---|---|---|---|---|\n";
+  for (const json& c : claims) {
+    std::ostringstream verdict, commands;
+    verdict << "**" << c["verdict"].get<std::string>() << "**";
+    if (!c["why"].get<std::string>().empty())
+      verdict << ": " << c["why"].get<std::string>();
+    for (const json& cmd : c["commands"])
+      commands << (commands.tellp() > 0 ? "<br>" : "") << "`"
+               << cmd.get<std::string>() << "`";
+    std::string measured = c["measured"];
+    md << "| " << cell(c["text"]) << " | " << cell(c["source"]) << " | "
+       << (measured.empty() ? "-" : cell(measured)) << " | "
+       << cell(verdict.str()) << " | "
+       << (commands.tellp() > 0 ? cell(commands.str()) : "-") << " |\n";
+  }
+  return md.str();
 }
 
 }  // namespace rmaplab

@@ -1,6 +1,7 @@
 // report_command.cc: `rmaplab report RESULT.json...`: merges the JSON of
 // several `rmaplab compare --format json` runs (say, one per sweep, or the
-// jobs of a cluster) into the same tables, CSV, JSON and HTML report.
+// jobs of a cluster) into the same tables, CSV, JSON and HTML report, or
+// the claims table (rmaplab/claims.h) judged on them.
 #include <CLI/CLI.hpp>
 #include <fstream>
 #include <iostream>
@@ -23,8 +24,10 @@ int ReportCommand(const std::vector<std::string>& argv) {
   app.add_option("results", files, "compare --format json outputs")
       ->required()
       ->check(CLI::ExistingFile);
-  app.add_option("--format", opts.format, "table, csv or json")
-      ->check(CLI::IsMember({"table", "csv", "json"}));
+  app.add_option("--format", opts.format,
+                 "table, csv, json, or claims (the claims table of "
+                 "docs/results.md, judged on these runs)")
+      ->check(CLI::IsMember({"table", "csv", "json", "claims"}));
   app.add_flag("--all-columns", opts.all_columns, "table: every counter");
   app.add_option("--html", opts.html_path,
                  "also write the HTML report to FILE");
@@ -41,6 +44,10 @@ int ReportCommand(const std::vector<std::string>& argv) {
   }
   nlohmann::json merged;
   if (!MergeDocuments(docs, &merged, std::cerr)) return 2;
+  if (opts.format == "claims") {
+    std::cout << ClaimsMarkdown(EvaluateClaims(merged));
+    opts.format = "none";
+  }
   return RenderDocument(merged, opts, std::cout, std::cerr);
 }
 

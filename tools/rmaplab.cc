@@ -15,6 +15,7 @@ int ScenariosCommand(const std::vector<std::string>& args);
 int ScenarioCommand(const std::vector<std::string>& args);
 int ReportCommand(const std::vector<std::string>& args);
 int SweepCommand(const std::vector<std::string>& args);
+int ClaimsCommand(const std::vector<std::string>& args);  // claims_command.cc
 int RecordCommand(const std::vector<std::string>& args);  // tools/record.cc
 
 namespace cli {
@@ -47,6 +48,11 @@ Run SetupSweepRaw(CLI::App& app, Io io) {
                   "write one command per compare job (GNU parallel, Slurm)",
                   SweepCommand);
 }
+Run SetupClaimsRaw(CLI::App& app, Io io) {
+  return SetupRaw(app, "claims",
+                  "the debates' claims, measured, each with its verdict",
+                  ClaimsCommand);
+}
 Run SetupRecordRaw(CLI::App& app, Io io) {
   return SetupRaw(app, "record",
                   "run a command and write its anonymous memory as a trace",
@@ -57,11 +63,13 @@ Run SetupRecordRaw(CLI::App& app, Io io) {
 constexpr Setup kCommands[] = {
     SetupReplay,        // tools/replay.cc
     SetupDesigns,       // tools/replay.cc
+    SetupGraph,         // tools/graph.cc
     SetupCompareRaw,    // tools/compare.cc, through SetupRaw
     SetupScenariosRaw,  // tools/scenario_command.cc
     SetupScenarioRaw,   // tools/scenario_command.cc
     SetupReportRaw,     // tools/report_command.cc
     SetupSweepRaw,      // tools/report_command.cc
+    SetupClaimsRaw,     // tools/claims_command.cc
     SetupGen,           // tools/gen.cc
     SetupNative,        // tools/native.cc
     SetupDiff,          // tools/native.cc

@@ -189,6 +189,14 @@ class ReverseMap {
   // The design's own invariants (e.g. chain lists agree both ways).
   virtual Status CheckInvariants() const = 0;
 
+  // --- structure pictures (`rmaplab graph`; GraphSink: rmaplab/graph.h) ---
+  // Adds the design's own objects to `g`, which already holds every live
+  // mm, vma and shown page: nodes for its objects, edges from them to the
+  // core's nodes, from each vma to its anon object and from each page of
+  // g.pages() to what page->mapping names.  Changes nothing.  The default
+  // adds only a note that the design draws nothing of its own.
+  virtual void Describe(class GraphSink& g) const;
+
   const RmapStats& stats() const { return stats_; }
   // A counted walk's cost goes into stats().
   void AccountWalk(const WalkCost& cost) {

@@ -81,6 +81,11 @@ class Simulator {
   // page_referenced() over all memory would cost this design.
   virtual void ScanAllPages() = 0;
 
+  // The reverse-map structures now, for a picture (`rmaplab graph`): every
+  // live mm, vma and mapped anonymous page with its PTEs, then the design's
+  // own objects (GraphSink: rmaplab/graph.h).  Changes nothing.
+  virtual void DescribeRmap(class GraphSink& g) const = 0;
+
   // A message explaining the last kENOSYS (which op, why), for stderr.
   virtual const std::string& last_message() const = 0;
 };

@@ -12,6 +12,7 @@
 
 #include "check/invariants.h"
 #include "check/oracle.h"
+#include "core/graph.h"
 #include "core/kernel.h"
 #include "rmaplab/output.h"
 #include "rmaplab/sim.h"
@@ -62,6 +63,8 @@ class SimulatorImpl final : public Simulator {
   }
 
   const std::string& last_message() const override { return message_; }
+
+  void DescribeRmap(GraphSink& g) const override { DescribeKernel(kernel_, g); }
 
   void ScanAllPages() override {
     for (Pfn pfn = 1; pfn < kernel_.frame_count(); ++pfn) {

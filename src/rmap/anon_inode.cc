@@ -219,6 +219,42 @@ class AnonInode final : public ReverseMap {
   PositionList<VmaNode> i_mmap_;
   std::unordered_map<uint64_t, Pfn> page_cache_;  // offset -> page at home
   PteChains strays_{/*direct_in_page=*/false};
+
+  // --- structure pictures (rmaplab/graph.h) ---
+ public:
+  // The one inode with its i_mmap (inode -> every anonymous vma), each
+  // vma's range, each page at its offset (page -> inode), and each stray
+  // page's back pointer or pte_chain.
+  void Describe(GraphSink& g) const override {
+    GraphId inode = GraphId::Object(this);
+    g.Node(
+        inode, "anon_inode",
+        GraphLabel({"anon_memory inode\n", std::to_string(page_cache_.size()),
+                    " pages at their offset\ni_mmap: ",
+                    std::to_string(i_mmap_.size()), " vmas"}));
+    for (const VmaNode* n : i_mmap_)
+      g.Edge(inode, GraphId::Of(*n->vma), "i_mmap");
+    for (const Vma* vma : g.vmas()) {
+      const Range* r = RangeOf(*vma);
+      if (!r) continue;
+      g.Node(GraphId::Object(r), "range",
+             GraphLabel({"range ", std::to_string(r->id), "\noffsets ",
+                         GraphHex(r->id << kRangeShift), "+"}));
+      g.Edge(GraphId::Of(*vma), GraphId::Object(r), "anon_vma");
+    }
+    for (const GraphPage& p : g.pages()) {
+      if (p.page->mapping != kInode) continue;
+      uint64_t off = p.page->index;
+      std::string pgoff = GraphHex(off & ((uint64_t{1} << kRangeShift) - 1));
+      g.Edge(GraphId::OfPage(p.pfn), inode,
+             p.page->Test(PG_stray)
+                 ? GraphLabel({"stray offset ", pgoff})
+                 : GraphLabel({"mapping, range ",
+                               std::to_string(off >> kRangeShift), " pgoff ",
+                               pgoff}));
+    }
+    strays_.Describe(g, "stray");
+  }
 };
 
 void AnonInode::UnlinkAnonVmas(Vma& vma) {

@@ -200,6 +200,37 @@ class AnonVmaDesign final : public ReverseMap {
     const Page* page;
   };
   std::unordered_map<Pfn, Direct> direct_vma_;  // PageDirect pages
+
+  // --- structure pictures (rmaplab/graph.h) ---
+ public:
+  // Each anon_vma with its list of vmas (anon_vma -> vma, in list order),
+  // each page's anon_vma and, for a PageDirect page, its vma.
+  void Describe(GraphSink& g) const override {
+    auto draw = [&](const AnonVma* av) {
+      GraphId id = GraphId::Object(av);
+      if (g.Has(id)) return;
+      g.Node(
+          id, "anon_vma",
+          GraphLabel({"anon_vma #", std::to_string(av->handle), "\n",
+                      std::to_string(av->head.size()), " vmas on its list"}));
+      for (const VmaNode* n : av->head)
+        g.Edge(id, GraphId::Of(*n->vma), "head");
+    };
+    for (const Vma* vma : g.vmas())
+      if (vma->anon_vma) draw(vma->anon_vma.as<AnonVma>());
+    for (const GraphPage& p : g.pages()) {
+      if (const AnonVma* av = anon_vmas_.Find(p.page->mapping)) {
+        draw(av);
+        g.Edge(GraphId::OfPage(p.pfn), GraphId::Object(av),
+               GraphLabel({"mapping, index ", GraphHex(p.page->index)}));
+      }
+      auto d = direct_vma_.find(p.pfn);
+      auto v = d == direct_vma_.end() ? live_vmas_.end()
+                                      : live_vmas_.find(d->second.vma_id);
+      if (p.page->Test(PG_rmap0) && v != live_vmas_.end())
+        g.Edge(GraphId::OfPage(p.pfn), GraphId::Of(*v->second), "PageDirect");
+    }
+  }
 };
 
 // anon_vma_unlink(): the last vma frees the anon_vma.

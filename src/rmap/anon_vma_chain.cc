@@ -146,6 +146,22 @@ class AnonVmaChain final : public ReverseMap {
 
   AnonVmaTree tree_;
   ObjectPool<Chain> chains_;
+
+  // --- structure pictures (rmaplab/graph.h) ---
+ public:
+  // Each vma's chain (vma -> avc -> anon_vma), its own anon_vma, the
+  // anon_vmas' parents and roots, and each page's anon_vma.
+  void Describe(GraphSink& g) const override {
+    for (const Vma* vma : g.vmas()) {
+      if (const std::vector<Avc*>* c = ChainOf(*vma))
+        tree_.DescribeChain(g, *vma, *c);
+      if (!vma->anon_vma) continue;
+      tree_.DescribeAnonVma(g, vma->anon_vma.as<AnonVma>());
+      g.Edge(GraphId::Of(*vma), GraphId::Object(vma->anon_vma.get()),
+             "anon_vma");
+    }
+    for (const GraphPage& p : g.pages()) tree_.DescribePage(g, p);
+  }
 };
 
 Status AnonVmaChain::CheckInvariants() const {

@@ -186,6 +186,46 @@ class AnonVmaLazy final : public ReverseMap {
   std::unordered_map<Pfn, Page*> lazy_pages_;
   AnonVmaTree tree_;
   ObjectPool<VmaState> states_;
+
+  // --- structure pictures (rmaplab/graph.h) ---
+ public:
+  // A lazy vma: its node (node -> vma) and the LAZY marker; a chained one:
+  // anon_vma_chain's picture, its anon_vma edge saying if it is borrowed.
+  // A lazy page points at its node (a forwarded node -> its mm), any
+  // other at its anon_vma.
+  void Describe(GraphSink& g) const override {
+    auto node = [&](const LazyVma* n) {
+      GraphId id = GraphId::Object(n);
+      if (g.Has(id)) return id;
+      g.Node(id, "lazy",
+             GraphLabel({"lazy node #", std::to_string(n->handle),
+                         n->vma ? "" : "\n(forwarded: vma gone)"}));
+      g.Edge(id, n->vma ? GraphId::Of(*n->vma) : GraphId::Of(*n->mm),
+             n->vma ? "vma" : "mm (forwarded)");
+      return id;
+    };
+    for (const Vma* vma : g.vmas()) {
+      const VmaState* s = vma->rmap.as<VmaState>();
+      if (s && s->lazy) node(s->lazy);
+      if (s) tree_.DescribeChain(g, *vma, s->avcs);
+      if (IsLazy(*vma))
+        g.Node(GraphId::Object(&lazy_marker), "marker", "LAZY marker");
+      else if (vma->anon_vma)
+        tree_.DescribeAnonVma(g, vma->anon_vma.as<AnonVma>());
+      if (vma->anon_vma)
+        g.Edge(GraphId::Of(*vma), GraphId::Object(vma->anon_vma.get()),
+               s && s->borrowed ? "anon_vma (borrowed)" : "anon_vma");
+    }
+    for (const GraphPage& p : g.pages()) {
+      const LazyVma* n = lazy_.Find(p.page->mapping);
+      if (!p.page->Test(PG_lazy))
+        tree_.DescribePage(g, p);
+      else if (n)
+        g.Edge(
+            GraphId::OfPage(p.pfn), node(n),
+            GraphLabel({"mapping (PG_lazy), index ", GraphHex(p.page->index)}));
+    }
+  }
 };
 
 // --- lazy vmas -------------------------------------------------------------

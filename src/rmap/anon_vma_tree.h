@@ -159,6 +159,46 @@ class AnonVmaTree {
     return st;
   }
 
+  // --- structure pictures (rmaplab/graph.h) ---
+  // anon_vma `av` and, through parent and root, its ancestors.
+  void DescribeAnonVma(GraphSink& g, const AnonVma* av) const {
+    GraphId id = GraphId::Object(av);
+    if (g.Has(id)) return;
+    g.Node(id, "anon_vma",
+           GraphLabel({"anon_vma #", std::to_string(av->handle), "\nchildren ",
+                       std::to_string(av->num_children), ", active vmas ",
+                       std::to_string(av->num_active_vmas), "\nrefcount ",
+                       std::to_string(av->refcount)}));
+    if (av->parent != av) {
+      DescribeAnonVma(g, av->parent);
+      g.Edge(id, GraphId::Object(av->parent), "parent");
+    }
+    if (av->root != av && av->root != av->parent) {
+      DescribeAnonVma(g, av->root);
+      g.Edge(id, GraphId::Object(av->root), "root");
+    }
+  }
+  // vma's anon_vma_chain: vma -> avc -> anon_vma, one avc per entry.
+  void DescribeChain(GraphSink& g, const Vma& vma,
+                     const std::vector<Avc*>& chain) const {
+    for (const Avc* avc : chain) {
+      DescribeAnonVma(g, avc->anon_vma);
+      GraphId id = GraphId::Object(avc);
+      g.Node(id, "avc", "avc");
+      g.Edge(GraphId::Of(vma), id, "");
+      g.Edge(id, GraphId::Object(avc->anon_vma), "");
+    }
+  }
+  // page -> the anon_vma page->mapping names; false if it names none.
+  bool DescribePage(GraphSink& g, const GraphPage& p) const {
+    const AnonVma* av = anon_vmas_.Find(p.page->mapping);
+    if (!av) return false;
+    DescribeAnonVma(g, av);
+    g.Edge(GraphId::OfPage(p.pfn), GraphId::Object(av),
+           GraphLabel({"mapping, index ", GraphHex(p.page->index)}));
+    return true;
+  }
+
  private:
   HandleTable<AnonVma> anon_vmas_{/*reuse=*/true};
   ObjectPool<Avc> avcs_;

@@ -190,6 +190,35 @@ class AnonMm final : public ReverseMap {
   uint64_t untrackable_ = 0;
   HandleTable<AnonMmGroup> groups_{/*reuse=*/false};
   PteChains chains_{/*direct_in_page=*/true};
+
+  // --- structure pictures (rmaplab/graph.h) ---
+ public:
+  // Each mm's group (anonmm -> every mm of it), each vma's object (the
+  // group), each page's group at its virtual address, or its pte_chain
+  // once it is PG_chained.
+  void Describe(GraphSink& g) const override {
+    for (const Mm* mm : g.mms()) {
+      const AnonMmGroup* grp = Group(*mm);
+      if (!grp || g.Has(GraphId::Object(grp))) continue;
+      g.Node(GraphId::Object(grp), "anonmm",
+             GraphLabel({"anonmm #", std::to_string(grp->handle), "\n",
+                         std::to_string(grp->mms.size()), " mms"}));
+      for (const Mm* m : grp->mms)
+        g.Edge(GraphId::Object(grp), GraphId::Of(*m), "mm");
+    }
+    for (const Vma* vma : g.vmas())
+      if (vma->anon_vma)
+        g.Edge(GraphId::Of(*vma), GraphId::Object(vma->anon_vma.get()),
+               "anon_vma");
+    for (const GraphPage& p : g.pages()) {
+      const AnonMmGroup* grp = groups_.Find(p.page->mapping);
+      if (p.page->Test(PG_chained) || !grp) continue;
+      g.Edge(GraphId::OfPage(p.pfn), GraphId::Object(grp),
+             GraphLabel(
+                 {"mapping, address ", GraphHex(p.page->index << kPageShift)}));
+    }
+    chains_.Describe(g, "pte_chain");
+  }
 };
 
 void AnonMm::MmExit(Mm& mm) {

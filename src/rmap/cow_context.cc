@@ -222,6 +222,41 @@ class CowContextDesign final : public ReverseMap {
   bool poc_;
   // Never reused: a stale page->mapping finds nothing.
   HandleTable<CowContext> contexts_{/*reuse=*/false};
+
+  // --- structure pictures (rmaplab/graph.h) ---
+ public:
+  // Every context (-> its mm, -> its parent) with its remap tree in its
+  // label, each vma's object (its mm's context), each page's context.
+  void Describe(GraphSink& g) const override {
+    contexts_.ForEach([&](const CowContext& cc) {
+      CowContext& c = *contexts_.Find(cc.handle);
+      Refresh(c);
+      std::string label =
+          GraphLabel({"cow_context #", std::to_string(c.handle), "\nrefcnt ",
+                      std::to_string(c.refcnt), c.mm ? "" : " (mm exited)"});
+      for (const auto& [first, r] : c.remaps) {
+        label += GraphLabel(
+            {"\nremap [", GraphHex(first), ", ", GraphHex(r.end), ") at"});
+        for (int64_t off : r.offsets)  // pages: (vm_start >> 12) - vm_pgoff
+          label += GraphLabel(
+              {off < 0 ? " -" : " +", GraphHex(off < 0 ? -off : off)});
+      }
+      g.Node(GraphId::Object(&c), "cow_context", label);
+    });
+    contexts_.ForEach([&](const CowContext& c) {
+      if (c.mm) g.Edge(GraphId::Object(&c), GraphId::Of(*c.mm), "mm");
+      if (c.parent)
+        g.Edge(GraphId::Object(&c), GraphId::Object(c.parent), "parent");
+    });
+    for (const Vma* vma : g.vmas())
+      if (vma->anon_vma)
+        g.Edge(GraphId::Of(*vma), GraphId::Object(vma->anon_vma.get()),
+               "anon_vma");
+    for (const GraphPage& p : g.pages())
+      if (const CowContext* c = contexts_.Find(p.page->mapping))
+        g.Edge(GraphId::OfPage(p.pfn), GraphId::Object(c),
+               GraphLabel({"mapping, index ", GraphHex(p.page->index)}));
+  }
 };
 
 CowContext* CowContextDesign::Alloc(Mm& mm) {

@@ -81,6 +81,20 @@ class PteChain final : public ReverseMap {
  private:
   PteChains chains_{/*direct_in_page=*/true};
   uint64_t lost_ = 0;  // hooks that named a PTE the chains did not hold
+
+  // --- structure pictures (rmaplab/graph.h) ---
+ public:
+  // The marker every anonymous vma carries, and each page's PTEs: one
+  // PG_direct edge, or chain blocks with an edge per entry.
+  void Describe(GraphSink& g) const override {
+    GraphId marker = GraphId::Object(&kAnonMarker);
+    for (const Vma* vma : g.vmas()) {
+      if (vma->anon_vma != &kAnonMarker) continue;
+      g.Node(marker, "marker", "anon_vma marker\n(no object)");
+      g.Edge(GraphId::Of(*vma), marker, "anon_vma");
+    }
+    chains_.Describe(g, "pte_chain");
+  }
 };
 
 }  // namespace

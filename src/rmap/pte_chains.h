@@ -145,7 +145,47 @@ class PteChains {
     return Status::Ok();
   }
 
+  // --- structure pictures (rmaplab/graph.h) ---
+  // For each shown page on the chains: a page mapped once, an edge to the
+  // vma of its PTE (PG_direct, or a back pointer); else its chain blocks
+  // (kNrPte slots each, linked by `next`) with an edge per entry to the vma its
+  // PTE lies in (its mm if none).  `what` names the chains in labels
+  // ("pte_chain").
+  void Describe(GraphSink& g, const std::string& what) const {
+    for (const GraphPage& p : g.pages()) {
+      auto it = chains_.find(p.pfn);
+      if (it == chains_.end()) continue;
+      const std::vector<PteAddr>& ptes = it->second.ptes;
+      GraphId from = GraphId::OfPage(p.pfn);
+      if (ptes.size() == 1) {
+        DescribePte(g, from, ptes[0],
+                    direct_in_page_ ? "PG_direct "
+                                    : GraphLabel({what, " back pointer "}));
+        continue;
+      }
+      for (size_t i = 0; i < ptes.size(); ++i) {
+        if (i % kNrPte == 0) {
+          GraphId block = GraphId::Object(&it->second, i / kNrPte);
+          size_t used = std::min<size_t>(kNrPte, ptes.size() - i);
+          g.Node(block, "pte_chain",
+                 GraphLabel({what, " block\n", std::to_string(used), " of ",
+                             std::to_string(kNrPte), " slots used"}));
+          g.Edge(from, block, i == 0 ? what : "next");
+          from = block;
+        }
+        DescribePte(g, from, ptes[i], "");
+      }
+    }
+  }
+
  private:
+  static void DescribePte(GraphSink& g, GraphId from, const PteAddr& pte,
+                          const std::string& prefix) {
+    Vma* vma = pte.mm->VmaLookup(pte.addr);
+    g.Edge(from, vma ? GraphId::Of(*vma) : GraphId::Of(*pte.mm),
+           GraphLabel({prefix, "pte ", GraphHex(pte.addr)}));
+  }
+
   struct Entry {
     Page* page = nullptr;
     std::vector<PteAddr> ptes;

@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "rmaplab/graph.h"
 #include "rmaplab/rmap.h"
 
 namespace rmaplab {

@@ -1,11 +1,12 @@
 // memory.cc: the scenarios about whole-memory clients of the reverse map:
-// seed 004's swap storm (hundreds of processes swapping at once) and KVM
-// guests of mostly identical memory merged by KSM, then reclaimed and
-// migrated.
+// seed 004's swap storm (hundreds of processes swapping at once), seed
+// 000's swapoff of all their memory, and KVM guests of mostly identical
+// memory merged by KSM, then reclaimed and migrated.
 //
 // Invariants:
 //  (1) SwapStorm with its defaults is scripts/gen-swap-scenario 200 64,
-//      op for op, run with --mem 24M, as docs/results.md's seed 004 table.
+//      op for op, run with --mem 24M, as docs/results.md's seed 004 table;
+//      Swapoff is scripts/gen-swap-scenario --swapoff 200 64 (no limit).
 //  (2) KvmGuests' values are distinct per (page, guest) for the unique
 //      pages and equal across guests for the others, so KSM merges exactly
 //      the shared ones.
@@ -20,12 +21,13 @@ constexpr uint64_t kSharedPages = 64;
 
 }  // namespace
 
-// Seed 004: a parent writes 64 inherited pages and forks `procs`
-// children; every child maps its own `chunk`-page region at the same
-// address, writes it and copies one inherited page on write; then every
-// child reads its chunk twice while memory holds `mem` bytes.
-ScenarioTrace SwapStorm(const ScenarioArgs& a) {
-  uint64_t procs = a.Get("procs"), chunk = a.Get("chunk");
+namespace {
+
+// The swap storm's processes: a parent writes 64 inherited pages and forks
+// `procs` children; every child maps its own `chunk`-page region at the
+// same address, writes it and copies one inherited page on write; then
+// every child reads its chunk twice.
+TraceWriter SwapStormProcesses(uint64_t procs, uint64_t chunk) {
   TraceWriter w;
   w.Mmap(1, kScenarioBase, kSharedPages);
   w.Write(1, kScenarioBase, kSharedPages);
@@ -37,7 +39,26 @@ ScenarioTrace SwapStorm(const ScenarioArgs& a) {
   }
   for (int round = 0; round < 2; ++round)
     for (uint64_t p = 2; p < procs + 2; ++p) w.Read(p, kChunkBase, chunk);
+  return w;
+}
+
+}  // namespace
+
+// Seed 004: the swap storm's processes while memory holds `mem` bytes.
+ScenarioTrace SwapStorm(const ScenarioArgs& a) {
+  TraceWriter w = SwapStormProcesses(a.Get("procs"), a.Get("chunk"));
   return {w.Take(), a.Get("mem") / kPageSize};
+}
+
+// Seed 000: the swap storm's processes with memory enough; every child
+// pages its chunk out, then `* swapoff` brings every page back.
+ScenarioTrace Swapoff(const ScenarioArgs& a) {
+  uint64_t procs = a.Get("procs"), chunk = a.Get("chunk");
+  TraceWriter w = SwapStormProcesses(procs, chunk);
+  for (uint64_t p = 2; p < procs + 2; ++p)
+    w.Op(p, "madvise", TraceWriter::Range(kChunkBase, chunk) + " pageout");
+  w.Sys("swapoff");
+  return {w.Take(), 0};
 }
 
 // KVM guests: a launcher (pid 1) starts `guests` guests, each mapping

@@ -84,6 +84,18 @@ std::vector<Scenario> MakeScenarios() {
         "rmap_wasted_steps", "errors"},
        MremapAfterFork,
        ""},
+      {"swapoff",
+       "seed 000: the swap storm's processes page their chunks out, then "
+       "swapoff brings every page back (scripts/gen-swap-scenario --swapoff)",
+       "what swapoff reads to find the swap entries: PTE slots scanned "
+       "(try_to_unuse) against the object-driven visits anon_inode would do",
+       {Count("procs", "200", "child processes", 1, 20000),
+        Count("chunk", "64", "pages each child maps, writes and pages out", 1,
+              65536)},
+       {"swapoff_ptes", "swapoff_pte_slots", "swapoff_object_visits", "pswpin",
+        "rmap_bytes_peak", "wall_ms"},
+       Swapoff,
+       ""},
       {"kvm-guests",
        "KSM: N guests of mostly identical memory merged, then reclaimed, "
        "read back and migrated",

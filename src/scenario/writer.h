@@ -91,6 +91,7 @@ ScenarioTrace VmaChurn(const ScenarioArgs& a);
 ScenarioTrace MremapAfterFork(const ScenarioArgs& a);
 ScenarioTrace AppLaunch(const ScenarioArgs& a);
 ScenarioTrace SwapStorm(const ScenarioArgs& a);
+ScenarioTrace Swapoff(const ScenarioArgs& a);
 ScenarioTrace KvmGuests(const ScenarioArgs& a);
 
 }  // namespace rmaplab::scenario

@@ -14,6 +14,7 @@
 #include <set>
 #include <string>
 
+#include "rmaplab/graph.h"
 #include "rmaplab/mm_types.h"
 #include "rmaplab/rmap.h"
 #include "rmaplab/status.h"
@@ -95,6 +96,26 @@ class GlobalList final : public rmaplab::ReverseMap {
   }
 
   std::set<Vma*> vmas_;  // every anonymous vma with an anon_vma
+
+  // --- structure pictures (rmaplab/graph.h) ---
+ public:
+  // The list (list -> every vma on it, in the picture's vma order) and
+  // each page's edge to it.
+  void Describe(rmaplab::GraphSink& g) const override {
+    using rmaplab::GraphId;
+    GraphId list = GraphId::Object(&vmas_);
+    g.Node(list, "global_list",
+           rmaplab::GraphLabel(
+               {"global list\n", std::to_string(vmas_.size()), " vmas"}));
+    for (const Vma* vma : g.vmas())
+      if (vmas_.count(const_cast<Vma*>(vma)))
+        g.Edge(list, GraphId::Of(*vma), "list");
+    for (const rmaplab::GraphPage& p : g.pages())
+      if (p.page->mapping)
+        g.Edge(GraphId::OfPage(p.pfn), list,
+               rmaplab::GraphLabel(
+                   {"mapping, index ", rmaplab::GraphHex(p.page->index)}));
+  }
 };
 
 const bool kRegistered =

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 
 namespace rmaplab {
@@ -337,6 +338,39 @@ TEST(SweepCli, GnuParallelJobsMergeToTheSameResult) {
   std::filesystem::remove_all(dir);
 }
 
+// issue 12 section 4: `rmaplab claims` measures every claim and gives each
+// a verdict computed from its runs: none is left "not run", and the
+// Markdown table (docs/results.md's) has a row with a verdict per claim.
+TEST(ClaimsCli, EveryClaimHasAVerdict) {
+  ShellRun r = Shell(Bin() + " claims --format json -j 2");
+  ASSERT_EQ(r.status, 0);
+  json doc = json::parse(r.out);
+  ASSERT_GE(doc["claims"].size(), 18u);
+  const std::set<std::string> verdicts = {"reproduced", "contradicted",
+                                          "not measurable"};
+  for (const json& c : doc["claims"]) {
+    EXPECT_TRUE(verdicts.count(c["verdict"])) << c["id"] << ": " << c["why"];
+    if (c["verdict"] != "reproduced") {
+      EXPECT_FALSE(c["why"].get<std::string>().empty()) << c["id"];
+    }
+    for (const json& g : c["groups"]) {  // the report can link them
+      bool found = false;
+      for (const json& group : doc["groups"]) found |= group["id"] == g;
+      EXPECT_TRUE(found) << c["id"] << ": " << g;
+    }
+    EXPECT_EQ(c["groups"].size(), c["commands"].size()) << c["id"];
+  }
+  ShellRun md = Shell(Bin() + " claims -j 2");
+  ASSERT_EQ(md.status, 0);
+  size_t rows = 0;
+  for (size_t p = 0; (p = md.out.find("\n| ", p)) != std::string::npos; ++p)
+    ++rows;
+  EXPECT_EQ(rows, doc["claims"].size());  // the header starts the text
+  for (const json& c : doc["claims"])
+    EXPECT_NE(md.out.find("**" + c["verdict"].get<std::string>() + "**"),
+              std::string::npos);
+}
+
 std::string Chromium() {
   for (const char* c : {"chromium", "chromium-browser", "google-chrome"})
     if (Shell(std::string("command -v ") + c + " >/dev/null").status == 0)
@@ -373,6 +407,12 @@ TEST(ReportHtml, EveryChartRendersInChromium) {
        (p = html.find("<figure class=\"chart\"", p)) != std::string::npos; ++p)
     ++figures;
   ASSERT_EQ(figures, 6u);  // fork-server's headline metrics
+  // The claims section, in the contents too: these small runs measure no
+  // claim, so every claim is "not run" but the one that needs no run.
+  EXPECT_NE(html.find("<section id=\"claims\">"), std::string::npos);
+  EXPECT_NE(html.find("href=\"#claims\""), std::string::npos);
+  EXPECT_NE(html.find("data-verdict=\"not run\""), std::string::npos);
+  EXPECT_NE(html.find("data-verdict=\"not measurable\""), std::string::npos);
   ShellRun dom = Shell(browser +
                        " --headless --no-sandbox --disable-gpu "
                        "--virtual-time-budget=5000 --dump-dom 'file://" +
@@ -382,6 +422,7 @@ TEST(ReportHtml, EveryChartRendersInChromium) {
   size_t at = dom.out.find(attr);
   ASSERT_NE(at, std::string::npos) << "the page's check script did not run";
   EXPECT_EQ(std::stoul(dom.out.substr(at + attr.size())), figures);
+  EXPECT_NE(dom.out.find("id=\"claim-2634-fork-server\""), std::string::npos);
   std::filesystem::remove_all(dir);
 }
 

@@ -51,6 +51,7 @@ std::map<std::string, Overrides> MakeSmallSizes() {
       {"app-launch",
        {{"apps", "4"}, {"vmas", "5"}, {"pages", "2"}, {"fork_every", "2"}}},
       {"forking-task", {{"rounds", "20"}, {"pages", "4"}}},
+      {"swapoff", {{"procs", "4"}, {"chunk", "8"}}},
   };
   for (const Scenario& s : Scenarios())
     if (!s.recorded.empty()) m[s.name] = RecordedPrefix(s);
