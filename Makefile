@@ -24,7 +24,9 @@ $(BUILD)/CMakeCache.txt:
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
-run: build
+# Builds only the tool (the tests and benchmarks are `make test`'s).
+run: deps $(BUILD)/CMakeCache.txt
+	@cmake --build $(BUILD) -j $(JOBS) --target rmaplab
 	@scripts/run-main $(BUILD)/rmaplab
 
 results: build

@@ -233,12 +233,20 @@ std::string Plan(const CompareArgs& a, const SimOptions& opts, json* groups,
   for (const auto& [k, v] : params) {
     bool any = false;
     for (const Scenario* s : chosen) any |= has_param(s, k);
+    if (!any && chosen.size() == 1)  // say which parameters it has
+      return "--param " + k + "=" + v + ": " +
+             ResolveScenarioArgs(*chosen[0], {{k, v}}).status().message();
     if (!any) return "--param " + k + ": no chosen scenario has it";
   }
   if (!sweep_key.empty()) {
     std::vector<const Scenario*> swept;
     for (const Scenario* s : chosen)
       if (has_param(s, sweep_key)) swept.push_back(s);
+    if (swept.empty() && chosen.size() == 1)
+      return "--sweep " + sweep_key + ": " +
+             ResolveScenarioArgs(*chosen[0], {{sweep_key, "0"}})
+                 .status()
+                 .message();
     if (swept.empty())
       return "--sweep " + sweep_key + ": no chosen scenario has it";
     chosen = swept;  // a sweep draws curves of the scenarios that have it

@@ -7,14 +7,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <map>
 #include <set>
 #include <sstream>
+#include <vector>
 
 #include "rmaplab/claims.h"
 
@@ -95,6 +98,137 @@ std::string ParamsText(const json& params) {
   return text;
 }
 
+// "3.57", "301", "1.2 M": a value for a sentence.
+std::string Short(double v) {
+  std::ostringstream s;
+  if (v >= 1e6)
+    s << std::setprecision(3) << v / 1e6 << " M";
+  else if (v >= 100 || v == std::floor(v))
+    s << std::fixed << std::setprecision(0) << v;
+  else
+    s << std::setprecision(3) << v;
+  return s.str();
+}
+
+// Designs joined by ", "; past four, the first three and how many more.
+std::string Join(const std::vector<std::string>& names) {
+  std::string t;
+  size_t shown = names.size() > 4 ? 3 : names.size();
+  for (size_t i = 0; i < shown; ++i) t += (i ? ", " : "") + names[i];
+  if (shown < names.size())
+    t += " and " + std::to_string(names.size() - shown) + " more";
+  return t;
+}
+
+// One metric across the designs of a table without a sweep.
+struct Spread {
+  std::string metric;
+  double best = 0, worst = 0;
+  std::vector<std::string> bests, worsts;
+  double Ratio() const {  // worst / best, both ways; infinite against 0
+    double lo = std::min(best, worst), hi = std::max(best, worst);
+    return lo > 0 ? hi / lo : hi > 0 ? INFINITY : 1;
+  }
+};
+
+Spread SpreadOf(const std::vector<json>& runs, const std::string& metric) {
+  Spread sp;
+  sp.metric = metric;
+  bool higher = HigherIsBetter(metric), any = false;
+  std::vector<std::pair<std::string, double>> vals;
+  for (const json& r : runs)
+    if (r["metrics"].contains(metric) && r["metrics"][metric].is_number())
+      vals.emplace_back(r["design"], r["metrics"][metric].get<double>());
+  for (const auto& [d, v] : vals) {
+    if (!any) sp.best = sp.worst = v;
+    any = true;
+    sp.best = higher ? std::max(sp.best, v) : std::min(sp.best, v);
+    sp.worst = higher ? std::min(sp.worst, v) : std::max(sp.worst, v);
+  }
+  for (const auto& [d, v] : vals) {
+    if (v == sp.best) sp.bests.push_back(d);
+    if (v == sp.worst) sp.worsts.push_back(d);
+  }
+  return sp;
+}
+
+// "M: best A (1), worst B (84): 84x apart", or "M: 4 under every design".
+std::string Describe(const Spread& sp) {
+  std::string m = sp.metric + ": ";
+  if (sp.best == sp.worst) return m + Short(sp.best) + " under every design";
+  if (sp.Ratio() < 1.1)
+    return m + "within 10 % under every design (" +
+           Short(std::min(sp.best, sp.worst)) + " to " +
+           Short(std::max(sp.best, sp.worst)) + ")";
+  std::string apart = Short(sp.Ratio()) + "x apart";
+  if (std::isinf(sp.Ratio()))
+    apart = sp.best == 0 ? "the best is 0" : "the worst is 0";
+  return m + "best " + Join(sp.bests) + " (" + Short(sp.best) + "), worst " +
+         Join(sp.worsts) + " (" + Short(sp.worst) + "): " + apart;
+}
+
+// For a sweep: how much the metric grows per design from the first point
+// to the last, designs with the same factor together.
+std::string Growth(const json& group, const std::vector<json>& runs,
+                   const std::string& metric) {
+  std::map<std::string, std::pair<double, double>> ends;  // first, last
+  std::vector<std::string> order;
+  std::string first, last;
+  for (const json& r : runs) {
+    if (!r["metrics"].contains(metric)) continue;
+    double v = r["metrics"][metric].get<double>();
+    std::string d = r["design"];
+    if (!ends.count(d)) {
+      ends[d] = {v, v};
+      order.push_back(d);
+      first = r["sweep_value"];
+    }
+    ends[d].second = v;
+    last = r["sweep_value"];
+  }
+  std::map<std::string, std::vector<std::string>> by_factor;
+  std::vector<std::string> factors;
+  for (const std::string& d : order) {
+    auto [a, b] = ends[d];
+    std::string f = a > 0 ? std::string("x") + Short(b / a)
+                          : std::string("0 -> ") + Short(b);
+    if (!by_factor.count(f)) factors.push_back(f);
+    by_factor[f].push_back(d);
+  }
+  std::string line = metric + " from " +
+                     group.value("sweep_param", std::string()) + "=" + first +
+                     " to " + last + ":";
+  for (const std::string& f : factors)
+    line += " " + f + " (" + Join(by_factor[f]) + ");";
+  line.pop_back();
+  return line;
+}
+
+// The table's answer, computed from its numbers: for its first headline
+// metric (wall times aside), the best and worst designs and how far apart
+// they are, and where that metric hardly differs, the column where the
+// designs differ most; for a sweep, how much each design's value grows
+// from the first point to the last.
+std::string VerdictLines(const json& group, const std::vector<json>& runs,
+                         const std::vector<std::string>& cols) {
+  std::vector<Spread> spreads;
+  for (const std::string& c : cols) {
+    if (c == "wall_ms") continue;
+    Spread sp = SpreadOf(runs, c);
+    if (!sp.bests.empty()) spreads.push_back(sp);
+  }
+  if (spreads.empty()) return "";
+  if (!group.value("sweep_param", std::string()).empty())
+    return "=> " + Growth(group, runs, spreads[0].metric) + "\n";
+  std::string out = "=> " + Describe(spreads[0]) + "\n";
+  if (spreads[0].Ratio() >= 1.1) return out;
+  const Spread* most = &spreads[0];
+  for (const Spread& sp : spreads)
+    if (sp.Ratio() > most->Ratio()) most = &sp;
+  if (most->Ratio() >= 1.1) out += "=> most apart: " + Describe(*most) + "\n";
+  return out;
+}
+
 void PrintGroupTable(const json& group, const std::vector<json>& runs,
                      bool all_columns, std::ostream& out) {
   std::vector<std::string> cols;
@@ -150,7 +284,9 @@ void PrintGroupTable(const json& group, const std::vector<json>& runs,
       out << "   " << r["design"].get<std::string>() << ": "
           << r["errors"].get<uint64_t>()
           << " ops refused; first: " << r.value("error_message", "") << "\n";
-  out << "\n";
+  std::vector<std::string> headline;
+  for (const json& m : group["headline"]) headline.push_back(m);
+  out << VerdictLines(group, runs, headline) << "\n";
 }
 
 void PrintCsv(const json& doc, std::ostream& out) {

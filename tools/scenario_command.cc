@@ -20,6 +20,9 @@ int ScenariosCommand(const std::vector<std::string>& argv) {
   if (int rc = cli::ParseRaw(app, argv); rc >= 0) return rc;
   for (const Scenario& s : Scenarios()) {
     std::cout << s.name << "  " << s.summary << "\n";
+    if (!s.recorded.empty())
+      std::cout << "    from " << s.recorded
+                << " (embedded in rmaplab when it was built)\n";
     for (const ScenarioParam& p : s.params)
       std::cout << "    " << p.name << "=" << p.default_value << "  " << p.help
                 << "\n";

@@ -1,14 +1,17 @@
 // scenario.h: the scenario library: named, parameterised workloads from the
 // debates (seeds 000-004, 2.6.34's fork server, the 2026 round) as trace
 // generators, so that the trace behind any number can be written out and
-// replayed (`rmaplab scenario NAME > x.trace`).
+// replayed (`rmaplab scenario NAME > x.trace`); and the real programs
+// `rmaplab record` recorded (examples/recorded/), embedded at build time,
+// by name.
 //
 // Invariants:
 //  (1) A generator is a pure function of its resolved parameters: the same
 //      ScenarioArgs always give the same trace text, byte for byte.
-//  (2) Every generated trace parses (trace format version 2; version-1 ops
-//      only unless a `folio` parameter asks for large folios) and runs under
-//      every design with no refused op; memory pressure comes with the trace as
+//  (2) Every scenario's trace parses (trace format version 2; a generator
+//      writes version-1 ops only unless a `folio` parameter asks for large
+//      folios, a recording has `exec` too) and runs under every design with
+//      no refused op; memory pressure comes with the trace as
 //      ScenarioTrace::mem_pages, which a runner puts in SimOptions::mem_pages.
 //  (3) Every parameter is bounded, so no override makes a trace that does
 //      not fit in memory; a bad override is an error naming the parameter.
@@ -18,6 +21,7 @@
 #define RMAPLAB_SCENARIO_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -75,7 +79,11 @@ struct Scenario {
   // (counter names of `stats`, or compare's derived ones such as
   // steps_per_reclaimed_page and rmap_bytes_peak).
   std::vector<std::string> headline;
-  ScenarioTrace (*generate)(const ScenarioArgs& args) = nullptr;
+  std::function<ScenarioTrace(const ScenarioArgs& args)> generate;
+  // A recorded program: the file its trace was embedded from, relative to
+  // the source tree (examples/recorded/NAME.trace[.gz]); "" for a
+  // generated scenario.
+  std::string recorded;
 };
 
 // Every scenario, in listing order.
@@ -84,7 +92,7 @@ const std::vector<Scenario>& Scenarios();
 const Scenario* FindScenario(std::string_view name);
 
 // Defaults overridden by `overrides` (name, value).  Errors name the
-// scenario, the parameter and the allowed range.
+// scenario, the parameter and the allowed range, or the parameters it has.
 Result<ScenarioArgs> ResolveScenarioArgs(
     const Scenario& scenario,
     const std::vector<std::pair<std::string, std::string>>& overrides);

@@ -7,6 +7,7 @@
 //  (2) Every default lies inside its parameter's bounds.
 #include <charconv>
 
+#include "scenario/recorded.h"
 #include "scenario/writer.h"
 
 namespace rmaplab {
@@ -43,6 +44,7 @@ const char* const kStepsPerPage = "steps_per_reclaimed_page";
 std::vector<Scenario> MakeScenarios() {
   using namespace scenario;  // NOLINT: the generators
   return {
+      // ..., generator, recorded file ("": generated)
       {"fork-server",
        "2.6.34's AIM7 case: a server forks N children that copy K pages each "
        "on write, under memory pressure",
@@ -66,7 +68,8 @@ std::vector<Scenario> MakeScenarios() {
         MemPercent("50"), Folio("2M")},
        {kStepsPerPage, "reclaim_rmap_walk_steps", "thp_fault_alloc",
         "thp_split_pmd", "thp_split_page", "rmap_bytes_peak", "wall_ms"},
-       ForkServer},
+       ForkServer,
+       ""},
       {"swap-storm",
        "seed 004: hundreds of processes each writing their own chunk and "
        "swapping at the same time (scripts/gen-swap-scenario)",
@@ -92,7 +95,8 @@ std::vector<Scenario> MakeScenarios() {
         Folio("2M")},
        {kStepsPerPage, "rmap_wasted_steps", "thp_swpout", "thp_swpout_fallback",
         "thp_split_page", "pswpout", "wall_ms"},
-       SwapStorm},
+       SwapStorm,
+       ""},
       {"vma-churn",
        "mprotect, munmap and mremap storms on the copies of one region in a "
        "fork group",
@@ -104,7 +108,8 @@ std::vector<Scenario> MakeScenarios() {
         Count("seed", "1", "seed of the storm's choices", 0, ~0ULL)},
        {"vma_splits", "vmas_peak", "rmap_bytes_peak", "rmap_chain_entries",
         "scan_rmap_walk_steps", "wasted_pages"},
-       VmaChurn},
+       VmaChurn,
+       ""},
       {"mremap-after-fork",
        "issue 9 4b, the case anonmm failed in 2004: parent and children move "
        "their inherited copies of a region with mremap, then reclaim",
@@ -116,7 +121,8 @@ std::vector<Scenario> MakeScenarios() {
               20000)},
        {kStepsPerPage, "wasted_pages", "rmap_chain_entries", "rmap_bytes_peak",
         "rmap_wasted_steps", "errors"},
-       MremapAfterFork},
+       MremapAfterFork,
+       ""},
       {"swapoff",
        "seed 000: the swap storm's processes page their chunks out, then "
        "swapoff brings every page back (scripts/gen-swap-scenario --swapoff)",
@@ -127,7 +133,8 @@ std::vector<Scenario> MakeScenarios() {
               65536)},
        {"swapoff_ptes", "swapoff_pte_slots", "swapoff_object_visits", "pswpin",
         "rmap_bytes_peak", "wall_ms"},
-       Swapoff},
+       Swapoff,
+       ""},
       {"kvm-guests",
        "KSM: N guests of mostly identical memory merged, then reclaimed, "
        "read back and migrated",
@@ -141,7 +148,8 @@ std::vector<Scenario> MakeScenarios() {
               0, 100)},
        {"ksm_pages_sharing", kStepsPerPage, "migrate_steps_per_page",
         "rmap_walk_steps", "rmap_bytes_peak", "wall_ms"},
-       KvmGuests},
+       KvmGuests,
+       ""},
       {"fork-tree-migrate",
        "selftests/mm/rmap.c's migrate test: a fork tree shares the root's "
        "pages, processes across it migrate them between two nodes",
@@ -153,7 +161,8 @@ std::vector<Scenario> MakeScenarios() {
         Count("migrations", "16", "migrations of the whole region", 0, 10000)},
        {"migrate_steps_per_page", "migrate_rmap_walk_steps",
         "rmap_wasted_steps", "rmap_bytes_peak", "pgmigrate_success", "errors"},
-       ForkTreeMigrate},
+       ForkTreeMigrate,
+       ""},
       {"deep-fork-tree",
        "issue 9 4a: a fork tree of depth D and fan-out F, pages faulted at "
        "every level, shared or copied, then reclaim of everything",
@@ -167,7 +176,8 @@ std::vector<Scenario> MakeScenarios() {
               4096)},
        {kStepsPerPage, "reclaim_rmap_walk_steps", "rmap_wasted_steps",
         "rmap_bytes_peak", "rmap_chain_entries", "wall_ms"},
-       DeepForkTree},
+       DeepForkTree,
+       ""},
       {"app-launch",
        "issue 9 4c, ANON_VMA_LAZY's claim: launching N applications with many "
        "written anonymous vmas, few of which are ever forked",
@@ -180,7 +190,8 @@ std::vector<Scenario> MakeScenarios() {
               "every Nth application forks a helper (0: none)", 0, 4096)},
        {"rmap_bytes", "rmap_bytes_i386", "rmap_chain_entries",
         "rmap_bytes_peak", "rmap_fork_work", "vmas"},
-       AppLaunch},
+       AppLaunch,
+       ""},
       {"forking-task",
        "issue 9 4d, the 2015 report behind commit 7a3ef208: a task forks, the "
        "child forks and exits, over and over",
@@ -190,7 +201,8 @@ std::vector<Scenario> MakeScenarios() {
         Count("pages", "16", "pages of the inherited region", 1, 65536)},
        {"rmap_bytes", "rmap_bytes_peak", "rmap_bytes_i386_peak",
         "rmap_fork_work", "rmap_exit_work", "scan_rmap_walk_steps"},
-       ForkingTask},
+       ForkingTask,
+       ""},
   };
 }
 
@@ -219,10 +231,33 @@ Result<uint64_t> ParseParamValue(const Scenario& s, const ScenarioParam& p,
   return v;
 }
 
+// The generated scenarios, then the recorded programs (recorded.h).
+std::vector<Scenario> AllScenarios() {
+  std::vector<Scenario> all = MakeScenarios();
+  for (Scenario& s : scenario::RecordedScenarios()) all.push_back(std::move(s));
+  return all;
+}
+
+// "scenario X has no parameter 'k'; its parameters: a, b" (and why, for a
+// recording).
+Status UnknownParam(const Scenario& s, const std::string& k) {
+  std::string msg = "scenario " + s.name + " has no parameter '" + k + "'";
+  std::string sep = "; its parameters: ";
+  for (const ScenarioParam& p : s.params) {
+    msg += sep + p.name;
+    sep = ", ";
+  }
+  if (s.params.empty()) msg += "; it has none";
+  if (!s.recorded.empty())
+    msg += " (a recorded program, " + s.recorded +
+           ": its size is the recording's)";
+  return Status::Error(msg);
+}
+
 }  // namespace
 
 const std::vector<Scenario>& Scenarios() {
-  static const std::vector<Scenario> table = MakeScenarios();
+  static const std::vector<Scenario> table = AllScenarios();
   return table;
 }
 
@@ -250,9 +285,7 @@ Result<ScenarioArgs> ResolveScenarioArgs(
   for (const auto& [k, v] : overrides) {
     bool known = false;
     for (const ScenarioParam& p : scenario.params) known |= p.name == k;
-    if (!known)
-      return Status::Error("scenario " + scenario.name + " has no parameter '" +
-                           k + "'");
+    if (!known) return UnknownParam(scenario, k);
   }
   ScenarioArgs args;
   for (const ScenarioParam& p : scenario.params) {

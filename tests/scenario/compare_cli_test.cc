@@ -117,10 +117,11 @@ TEST(CompareCli, EveryHeadlineMetricExists) {
             "--param procs=3 --param chunk=4 --param steps=20 --param guests=2 "
             "--param depth=1 --param fanout=2 --param apps=2 --param vmas=2 "
             "--param rounds=5 --param moves=2 --param migrations=2 "
-            "--param private_pages=2 --param mem=256K --param mem_percent=20");
+            "--param private_pages=2 --param mem=256K --param mem_percent=20 "
+            "--param ops=3000");
   ASSERT_EQ(r.status, 0);
   json doc = json::parse(r.out);
-  ASSERT_GE(doc["groups"].size(), 9u);
+  ASSERT_GE(doc["groups"].size(), 14u);  // 9 generated, 5 recorded
   for (const json& g : doc["groups"]) {
     for (const json& m : g["headline"]) {
       bool found = false;
@@ -160,6 +161,35 @@ TEST(CompareCli, TableShowsHeadlineAndBest) {
   EXPECT_NE(all.out.find("fork_ptes"), std::string::npos);
 }
 
+// Under each table, its answer computed from the numbers: the best and
+// worst designs of the first headline metric and how far apart, or for a
+// sweep how much each design grows from the first point to the last.
+TEST(CompareCli, VerdictLineSaysBestWorstAndGrowth) {
+  ShellRun t = Shell(Bin() +
+                     " compare --scenario fork-server --param children=40 "
+                     "--param pages=4 --design anon_vma --design "
+                     "anon_vma_chain");
+  ASSERT_EQ(t.status, 0);
+  EXPECT_NE(t.out.find("=> steps_per_reclaimed_page: best anon_vma_chain ("),
+            std::string::npos)
+      << t.out;
+  EXPECT_NE(t.out.find("worst anon_vma ("), std::string::npos) << t.out;
+  EXPECT_NE(t.out.find("x apart\n"), std::string::npos) << t.out;
+  ShellRun s = Shell(Bin() +
+                     " compare --scenario fork-server --param pages=4 "
+                     "--sweep children=5,50 --design anon_vma --design "
+                     "anon_vma_chain");
+  ASSERT_EQ(s.status, 0);
+  EXPECT_NE(s.out.find("=> steps_per_reclaimed_page from children=5 to 50: x"),
+            std::string::npos)
+      << s.out;
+  ShellRun same = Shell(Bin() +
+                        " compare --scenario fork-server --param children=4 "
+                        "--param pages=4 --design anon_vma --design anon_vma");
+  ASSERT_EQ(same.status, 0);
+  EXPECT_NE(same.out.find("under every design"), std::string::npos) << same.out;
+}
+
 TEST(CompareCli, UsageErrors) {
   EXPECT_EQ(Shell(Bin() + " compare --scenario nope 2>/dev/null").status, 2);
   EXPECT_EQ(Shell(Bin() + " compare --format xml 2>/dev/null").status, 2);
@@ -195,6 +225,54 @@ TEST(ScenarioCli, ListsAndWritesReplayableTraces) {
           .status,
       0);
   std::filesystem::remove_all(dir);
+}
+
+// A recorded program is a scenario by name: listed with the file it was
+// embedded from, run under every design from any directory (the trace is
+// in the binary), and a parameter it does not have is refused, saying
+// which it has.
+TEST(RecordedCli, RunsByNameFromAnyDirectoryAndRefusesOtherParameters) {
+  ShellRun list = Shell(Bin() + " scenarios");
+  ASSERT_EQ(list.status, 0);
+  for (const char* name :
+       {"make-j2", "python-pool", "redis-bgsave", "sqlite3", "thp-madvise"})
+    EXPECT_NE(list.out.find(std::string("\n") + name + "  recorded: "),
+              std::string::npos)
+        << name;
+  EXPECT_NE(list.out.find("from examples/recorded/python-pool.trace.gz"),
+            std::string::npos);
+  ShellRun designs = Shell(Bin() + " designs");
+  size_t n_designs = std::count(designs.out.begin(), designs.out.end(), '\n');
+  ShellRun r = Shell("cd / && " + Bin() +
+                     " compare --scenario thp-madvise redis-bgsave "
+                     "--param ops=400 --format json");
+  ASSERT_EQ(r.status, 0);
+  json doc = json::parse(r.out);
+  ASSERT_EQ(doc["runs"].size(), 2 * n_designs);
+  for (const json& run : doc["runs"]) {
+    EXPECT_EQ(run["errors"], 0) << run["design"] << run["error_message"];
+    EXPECT_GT(run["metrics"]["pgsteal"], 0) << run["design"];  // pressure
+  }
+  ShellRun table = Shell(Bin() + " compare --scenario redis-bgsave");
+  ASSERT_EQ(table.status, 0);
+  EXPECT_NE(table.out.find("shows: the real program"), std::string::npos)
+      << table.out;
+  ShellRun bad =
+      Shell(Bin() + " compare --scenario sqlite3 --param children=4 2>&1");
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_NE(bad.out.find("has no parameter 'children'; its parameters: "
+                         "mem_percent, ops (a recorded program"),
+            std::string::npos)
+      << bad.out;
+  ShellRun sweep =
+      Shell(Bin() + " compare --scenario sqlite3 --sweep pages=1,2 2>&1");
+  EXPECT_EQ(sweep.status, 2);
+  EXPECT_NE(sweep.out.find("has no parameter 'pages'"), std::string::npos)
+      << sweep.out;
+  ShellRun gen = Shell(Bin() + " scenario make-j2 --param depth=3 2>&1");
+  EXPECT_EQ(gen.status, 2);
+  EXPECT_NE(gen.out.find("has no parameter 'depth'"), std::string::npos)
+      << gen.out;
 }
 
 // The runs of a document without wall times, which differ run to run.
