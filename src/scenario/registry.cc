@@ -55,7 +55,8 @@ std::vector<Scenario> MakeScenarios() {
         MemPercent("50"), Folio("4K")},
        {kStepsPerPage, "reclaim_rmap_walk_steps", "rmap_wasted_steps",
         "rmap_bytes_peak", "pgsteal", "wall_ms"},
-       ForkServer},
+       ForkServer,
+       ""},
       {"fork-server-thp",
        "the fork server on large folios: the server's memory is 2M THPs "
        "(or the folio size given) that its children share, then copy on "
@@ -82,7 +83,8 @@ std::vector<Scenario> MakeScenarios() {
         Folio("4K")},
        {kStepsPerPage, "rmap_wasted_steps", "rmap_bytes_peak",
         "page_struct_bytes_i386", "pswpout", "wall_ms"},
-       SwapStorm},
+       SwapStorm,
+       ""},
       {"swap-storm-thp",
        "seed 004's swap storm on large folios: every child's chunk is 2M "
        "THPs (or the folio size given) that reclaim swaps out under pressure",
