@@ -61,9 +61,9 @@ std::vector<Scenario> MakeScenarios() {
        "the fork server on large folios: the server's memory is 2M THPs "
        "(or the folio size given) that its children share, then copy on "
        "write one 4K page at a time",
-       "walk steps per reclaimed page and folio splits: a walk per folio "
-       "reaches every child's PTEs at once, and each child's COW splits its "
-       "PMD mapping",
+       "do the server's THPs change what reclaim pays? each child's COW "
+       "splits its PMD mapping (thp_split_pmd) and copies a 4K page, so the "
+       "children's copies that reclaim takes are small folios",
        {Count("children", "100", "children forked by the server", 1, 20000),
         Count("pages", "1024", "pages each child copies on write", 1, 65536),
         MemPercent("50"), Folio("2M")},
