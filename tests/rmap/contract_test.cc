@@ -177,6 +177,62 @@ const Scenario kScenarios[] = {
      "2 pagemap 0x100000000 20K\n"
      "1 exit\n"
      "2 pagemap 0x100000000 20K\n"},
+    // Large folios (trace format version 2): a PMD-mapped THP and the huge
+    // zero page through fork, COW, a cut by mprotect, a move by mremap,
+    // pageout, KSM and migration; every client reaches the folio through
+    // the design's walk.  After reclaim, `expect` checks content: whether a
+    // zero-filled page is swapped or maps the zero page depends on when its
+    // folio was split, which may differ by design (anonmm-copy copies at
+    // mremap).
+    {"thp_pmd_lifecycle",
+     "1 mmap 0x100000000 6M rw\n"
+     "1 madvise 0x100000000 6M hugepage\n"
+     "1 write 0x100000000 =0x11\n"
+     "1 write 0x100200000 =0x22\n"
+     "1 read 0x100400000\n"
+     "1 fork 2\n"
+     "2 write 0x100001000 =0x33\n"
+     "1 mprotect 0x100100000 4K r\n"
+     "2 mremap 0x100200000 2M 2M 0x200000000\n"
+     "2 write 0x100400000 =0x44\n"
+     "1 madvise 0x100000000 4M pageout\n"
+     "2 expect 0x100000000 =0x11\n"
+     "2 expect 0x200000000 =0x22\n"
+     "1 madvise 0x100000000 6M mergeable\n"
+     "2 madvise 0x100000000 2M mergeable\n"
+     "* ksm full\n"
+     "1 migrate 0x100000000 6M 1\n"
+     "2 munmap 0x100000000 1M\n"
+     "* reclaim 4096\n"
+     "1 expect 0x100000000 =0x11\n"
+     "1 expect 0x100001000 8K =0x0\n"
+     "1 expect 0x100200000 =0x22\n"
+     "1 expect 0x100201000 =0x0\n"
+     "2 expect 0x100100000 8K =0x0\n"
+     "2 expect 0x200000000 =0x22\n"
+     "2 expect 0x100400000 =0x44\n"
+     "2 expect 0x100401000 =0x0\n"
+     "1 exit\n"
+     "2 write 0x100100000 1M\n"
+     "2 pagemap 0x100100000 8K\n"},
+    // PTE-mapped mTHP: folios of several sizes, COW after fork, a partial
+    // unmap (deferred split) and reclaim.
+    {"mthp_lifecycle",
+     "* thp 64K always\n"
+     "* thp 16K always\n"
+     "1 mmap 0x100000000 256K rw\n"
+     "1 write 0x100000000 128K\n"
+     "1 write 0x100030000 =0x5\n"
+     "1 fork 2\n"
+     "2 write 0x100004000 =0x6\n"
+     "1 munmap 0x100008000 16K\n"
+     "2 mprotect 0x100010000 8K r\n"
+     "* reclaim 64\n"
+     "1 pagemap 0x100000000 64K\n"
+     "2 pagemap 0x100000000 64K\n"
+     "2 exit\n"
+     "1 write 0x100000000 =0x7\n"
+     "1 pagemap 0x100000000 16K\n"},
 };
 
 struct ReplayRun {
