@@ -22,7 +22,10 @@
 //  (4) a PMD mapping is 512 kPmd entries at a 2 MiB aligned address,
 //      mapping the pages of one 2 MiB folio in order (or the huge zero
 //      page); no other entry has kPmd.
-// MADV_COLLAPSE is not modelled yet: ENOSYS with a message.
+// MADV_COLLAPSE (madvise_collapse, collapse_huge_page in
+// mm/khugepaged.c) turns each 2 MiB block of an anonymous vma into a new
+// PMD-mapped THP: swapped pages are swapped in, every page is copied (none
+// and zero pages become zero-filled), the old pages are released.
 #include <algorithm>
 #include <vector>
 
@@ -387,12 +390,62 @@ void Kernel::DeferredSplitScan() {
   for (Pfn head : queued) SplitFolio(head, true);
 }
 
-// madvise_collapse().
-Errno Kernel::MadviseCollapse(Mm& mm, uint64_t start, uint64_t end) {
-  message_ =
-      "madvise collapse (MADV_COLLAPSE) is not modelled yet (issue 11, "
-      "stage 5)";
-  return Errno::kENOSYS;
+// collapse_huge_page() for the 2 MiB block at haddr, whose page table
+// exists and maps no PMD: __collapse_huge_page_swapin(), then a new THP
+// (alloc_charge_folio) filled by __collapse_huge_page_copy() replaces the
+// block's PTEs; the old pages lose this mm's mappings.
+Errno Kernel::CollapseHugePage(Mm& mm, Vma& vma, uint64_t haddr) {
+  std::vector<uint64_t> content(kPmdPages, 0);
+  for (uint64_t i = 0; i < kPmdPages; ++i) {
+    uint64_t addr = haddr + i * kPageSize;
+    Pte* pte = mm.pt.Find(addr);
+    if (pte->is_swap()) {
+      // do_swap_page() called directly: no page fault is counted.
+      if (Errno e = SwapIn(mm, vma, addr, false, *pte); e != Errno::kOk)
+        return e;
+      stats_.page_faults--;
+      pte = mm.pt.Find(addr);
+    }
+    if (pte->present() && pte->pfn() != kZeroPfn)
+      content[i] = Frame(pte->pfn()).content;
+  }
+  ZapRange(mm, vma, haddr, haddr + kPmdSize);
+  if (Errno e = NewAnonFolio(mm, vma, haddr, kPmdOrder, true); e != Errno::kOk)
+    return e;
+  // NewAnonFolio counts a fault allocation: this one is a collapse.
+  stats_.anon_fault_alloc[kPmdOrder]--;
+  stats_.thp_fault_alloc--;
+  stats_.thp_collapse_alloc++;
+  Pfn head = mm.pt.Find(haddr)->pfn();
+  for (uint64_t i = 0; i < kPmdPages; ++i) Frame(head + i).content = content[i];
+  return Errno::kOk;
+}
+
+// madvise_collapse() for the part [start, end) of one vma: every 2 MiB
+// block inside it is collapsed (one already PMD-mapped counts as done); a
+// block without a page table (pmd_none: never touched) is SCAN_PMD_NULL,
+// EINVAL at the end. A range holding no whole block returns 0, as Linux
+// 6.18 does (tests/traces/thp-collapse.trace).
+Errno Kernel::MadviseCollapse(Mm& mm, Vma& vma, uint64_t start, uint64_t end) {
+  if (vma.shmem) {
+    message_ = "madvise collapse of a shared (shmem) mapping is not modelled";
+    return Errno::kENOSYS;
+  }
+  // thp_vma_allowable_order(TVA_FORCED_COLLAPSE): sysfs policy ignored.
+  if (!vma.is_anonymous() || (vma.flags & VM_NOHUGEPAGE)) return Errno::kEINVAL;
+  uint64_t hstart = (start + kPmdSize - 1) & ~(kPmdSize - 1);
+  uint64_t hend = end & ~(kPmdSize - 1);
+  Errno last_fail = Errno::kOk;
+  for (uint64_t haddr = hstart; haddr < hend; haddr += kPmdSize) {
+    const Pte* first = mm.pt.Find(haddr);
+    if (!first) {
+      last_fail = Errno::kEINVAL;  // SCAN_PMD_NULL: try the next block
+      continue;
+    }
+    if (first->pmd()) continue;  // SCAN_PMD_MAPPED
+    if (Errno e = CollapseHugePage(mm, vma, haddr); e != Errno::kOk) return e;
+  }
+  return last_fail;
 }
 
 }  // namespace rmaplab

@@ -333,7 +333,8 @@ class Kernel {
   // A PTE mapping of `pfn` (page of a large folio) went away.
   void FolioPteUnmapped(Pfn pfn, const Mm& mm);
   void DeferredSplitScan();
-  Errno MadviseCollapse(Mm& mm, uint64_t start, uint64_t end);
+  Errno MadviseCollapse(Mm& mm, Vma& vma, uint64_t start, uint64_t end);
+  Errno CollapseHugePage(Mm& mm, Vma& vma, uint64_t haddr);
 
   // memory.cc: faults and PTE teardown (mm/memory.c)
   Errno HandleFault(Mm& mm, Vma& vma, uint64_t addr, bool write, Pte** out);

@@ -440,7 +440,11 @@ Errno Kernel::Madvise(Mm& mm, uint64_t addr, uint64_t len, Advice advice) {
                            return MadviseFlags(mm, vma, pprev, s, e, advice);
                          });
     case Advice::kCollapse:
-      return MadviseCollapse(mm, addr, end);
+      return MadviseWalk(mm, addr, end,
+                         [&](Vma& vma, Vma** pprev, uint64_t s, uint64_t e) {
+                           *pprev = &vma;
+                           return MadviseCollapse(mm, vma, s, e);
+                         });
     case Advice::kPageout:
     case Advice::kCold:
       return MadviseWalk(
