@@ -28,9 +28,16 @@ Ran Graph(std::vector<std::string> args) {
   return {rc, out.str(), err.str()};
 }
 
+// A path under the temporary directory that no other test process uses
+// (ctest runs the tests of this file in parallel processes).
+std::string Scratch(const std::string& name) {
+  return testing::TempDir() + "rmaplab-graph-" + std::to_string(getpid()) +
+         "-" + name;
+}
+
 // A file under the test's temporary directory holding `text`.
 std::string TempFile(const std::string& name, const std::string& text) {
-  std::string path = testing::TempDir() + "rmaplab-graph-" + name;
+  std::string path = Scratch(name);
   std::ofstream(path) << text;
   return path;
 }
@@ -83,7 +90,7 @@ TEST(GraphCli, SameInputSameDot) {
 
 TEST(GraphCli, DotFileHoldsWhatStandardOutputGets) {
   std::string t = TempFile("fork-cow.trace", kForkCow);
-  std::string dot = testing::TempDir() + "rmaplab-graph-out.dot";
+  std::string dot = Scratch("out.dot");
   Ran r = Graph({t, "--design", "anonmm-chains", "-o", dot});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_TRUE(r.out.empty());
@@ -93,7 +100,7 @@ TEST(GraphCli, DotFileHoldsWhatStandardOutputGets) {
 TEST(GraphCli, SvgAndPngThroughDot) {
   if (!HaveDot()) GTEST_SKIP() << "Graphviz's dot is not installed";
   std::string t = TempFile("fork-cow.trace", kForkCow);
-  std::string svg = testing::TempDir() + "rmaplab-graph-out.svg";
+  std::string svg = Scratch("out.svg");
   Ran r = Graph({t, "--design", "anon_vma_chain", "-o", svg});
   ASSERT_EQ(r.status, 0) << r.err;
   std::string text = ReadFile(svg);
@@ -101,7 +108,7 @@ TEST(GraphCli, SvgAndPngThroughDot) {
   EXPECT_NE(text.find("<svg"), std::string::npos);
   EXPECT_NE(text.find("</svg>"), std::string::npos);
   EXPECT_NE(text.find("anon_vma #1"), std::string::npos);
-  std::string png = testing::TempDir() + "rmaplab-graph-out.png";
+  std::string png = Scratch("out.png");
   ASSERT_EQ(Graph({t, "--design", "pte_chain", "-o", png}).status, 0);
   EXPECT_EQ(ReadFile(png).substr(0, 4), "\x89PNG");
 }
