@@ -47,7 +47,10 @@ uint64_t HostBytes(const Kernel& k, const Mm& mm) {
          folio_table;
 }
 
-void BM_FaultInThp(benchmark::State& state, std::string design) {
+// Writes n pages of a fresh region, 4 KiB folios or (thp) 2 MiB THPs of a
+// `hugepage` region: the write rate (faults, or pages for THP: one fault
+// maps 512) and host bytes per resident page.
+void FaultIn(benchmark::State& state, const std::string& design, bool thp) {
   int64_t n = state.range(0);
   double bytes_per_page = 0;
   for (auto _ : state) {
@@ -55,7 +58,7 @@ void BM_FaultInThp(benchmark::State& state, std::string design) {
     auto k = NewKernel(design);
     Mm& mm = *k->FindMm(1);
     (void)k->Mmap(mm, kBase, n * kPageSize, kRW, false);
-    (void)k->Madvise(mm, kBase, n * kPageSize, Advice::kHugepage);
+    if (thp) (void)k->Madvise(mm, kBase, n * kPageSize, Advice::kHugepage);
     state.ResumeTiming();
     for (int64_t i = 0; i < n; ++i)
       (void)k->WritePage(mm, kBase + i * kPageSize, i + 1);
@@ -64,30 +67,17 @@ void BM_FaultInThp(benchmark::State& state, std::string design) {
     k.reset();
     state.ResumeTiming();
   }
-  state.counters["pages_per_s"] = benchmark::Counter(
+  state.counters[thp ? "pages_per_s" : "faults_per_s"] = benchmark::Counter(
       double(n) * state.iterations(), benchmark::Counter::kIsRate);
   state.counters["host_bytes_per_page"] = bytes_per_page;
 }
 
 void BM_FaultIn(benchmark::State& state, std::string design) {
-  int64_t n = state.range(0);
-  double bytes_per_page = 0;
-  for (auto _ : state) {
-    state.PauseTiming();
-    auto k = NewKernel(design);
-    Mm& mm = *k->FindMm(1);
-    (void)k->Mmap(mm, kBase, n * kPageSize, kRW, false);
-    state.ResumeTiming();
-    for (int64_t i = 0; i < n; ++i)
-      (void)k->WritePage(mm, kBase + i * kPageSize, i + 1);
-    state.PauseTiming();
-    bytes_per_page = double(HostBytes(*k, mm)) / n;
-    k.reset();
-    state.ResumeTiming();
-  }
-  state.counters["faults_per_s"] = benchmark::Counter(
-      double(n) * state.iterations(), benchmark::Counter::kIsRate);
-  state.counters["host_bytes_per_page"] = bytes_per_page;
+  FaultIn(state, design, false);
+}
+
+void BM_FaultInThp(benchmark::State& state, std::string design) {
+  FaultIn(state, design, true);
 }
 
 void BM_Fork(benchmark::State& state, std::string design) {
