@@ -665,6 +665,7 @@ class Generator {
   bool System(uint32_t pid, GProc& proc) {
     uint64_t a, len;
     PickMapped(proc, &a, &len);
+    if (p_.thp && rng_.Chance(50)) PickBlocks(proc, &a, &len);  // whole folios
     unsigned op;
     do op = static_cast<unsigned>(rng_.Below(p_.thp ? 11 : 8));
     while (!(p_.sys_ops >> op & 1));
