@@ -33,7 +33,10 @@ struct GenOptions {
   uint64_t seed = 1;
   int ops = 60;   // ops before the final dumps
   int procs = 4;  // at most this many live processes at once
-  // One of GenProfiles(): default, fork, vma, pins, swap, all, ksm.  Only
+  // One of GenProfiles(): default, fork, vma, pins, swap, all, ksm, thp.
+  // `thp` maps 2 MiB-aligned arenas of whole 2 MiB blocks and adds `* thp`
+  // policies, hugepage/nohugepage/collapse advice, KSM, reclaim, pageout
+  // and migrate.  Only
   // `swap` (pageout, cold, swapoff, migrate), `all` (also reclaim, ksm,
   // mergeable) and `ksm` (ksm, reclaim, swapoff, pageout, mergeable, with
   // write values from a set of three so that KSM merges) emit these ops.

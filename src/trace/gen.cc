@@ -70,7 +70,14 @@ struct Profile {
   // Explicit write values: 0 random; N one of 1..N, so that pages repeat
   // each other's content and KSM finds something to merge.
   int few_values = 0;
+  // Profile `thp`: 2 MiB-aligned arenas of whole 2 MiB blocks, THP policies
+  // at the start and now and then, and sys ops 8 (`* thp`), 9 (hugepage /
+  // nohugepage) and 10 (collapse).
+  bool thp = false;
 };
+
+constexpr uint64_t kBlock = 2ULL << 20;  // a PMD-sized block
+constexpr int kBlockPages = static_cast<int>(kBlock / kPageSize);
 
 // mmap munmap mprotect move resize dontneed forkflags fork exit read write
 // expect pin dma unpin dump stats sys
@@ -117,6 +124,13 @@ constexpr Profile kProfiles[] = {
      0x5f,
      0,
      3},
+    {.name = "thp",
+     .window_pages = 8 * kBlockPages,
+     .max_map_pages = 3 * kBlockPages,
+     .shared_percent = 3,
+     .weights = {6, 4, 5, 4, 3, 4, 2, 6, 3, 12, 16, 6, 2, 2, 2, 2, 2, 24},
+     .sys_ops = 0x7d5,
+     .thp = true},
 };
 
 struct ProtChoice {
@@ -142,6 +156,16 @@ class Generator {
     out_.Line("# rmaplab gen --seed " + std::to_string(opts_.seed) + " --ops " +
               std::to_string(opts_.ops) + " --procs " +
               std::to_string(opts_.procs) + " --profile " + p_.name);
+    if (p_.thp) {
+      // PMD THPs where whole blocks fit, 64 KiB mTHPs where they do not.
+      int pmd = static_cast<int>(rng_.Below(20));
+      out_.Line(std::string("* thp 2M ") + (pmd < 12   ? "always"
+                                            : pmd < 18 ? "madvise"
+                                                       : "never"));
+      out_.Line(std::string("* thp 64K ") +
+                (rng_.Chance(70) ? "always" : "madvise"));
+      ThpPolicy();
+    }
     int total = 0;
     for (int w : p_.weights) total += w;
     int emitted = 0;
@@ -241,10 +265,36 @@ class Generator {
     return false;
   }
 
+  // A THP policy line: 2M never/madvise/always, a smaller size any mode.
+  void ThpPolicy() {
+    static constexpr const char* kSizes[] = {"16K",  "32K",  "64K", "128K",
+                                             "256K", "512K", "1M",  "2M"};
+    static constexpr const char* kModes[] = {"always", "madvise", "never",
+                                             "inherit"};
+    int size = static_cast<int>(rng_.Below(std::size(kSizes)));
+    int modes = size == 7 ? 3 : 4;  // no `inherit` for 2M
+    out_.Line(std::string("* thp ") + kSizes[size] + " " +
+              kModes[rng_.Below(modes)]);
+  }
+
+  // Profile thp: whole 2 MiB blocks at a 2 MiB-aligned address, or rarely
+  // an odd length and place, so faults meet both.
+  bool ThpArena(uint64_t* a, uint64_t* len) {
+    if (rng_.Chance(15)) return false;
+    uint64_t blocks = rng_.Range(1, p_.max_map_pages / kBlockPages);
+    *len = blocks * kBlock;
+    *a =
+        base_ + rng_.Below(p_.window_pages / kBlockPages - blocks + 1) * kBlock;
+    return true;
+  }
+
   bool Mmap(uint32_t pid, GProc& proc) {
     uint64_t len = rng_.Range(1, p_.max_map_pages) * kPageSize;
     uint64_t a = 0;
-    for (int tries = 0; tries < 6; ++tries) {
+    if (p_.thp && ThpArena(&a, &len)) {
+      if (model_.AnyMapped(proc, a, len) && !rng_.Chance(8)) return false;
+    }
+    for (int tries = 0; tries < 6 && a == 0; ++tries) {
       if (!proc.pages.empty() && rng_.Chance(50)) {  // next to a neighbour
         auto [lo, hi] = model_.MappedRun(proc, AnyPage(proc));
         a = rng_.Chance(50) ? hi : lo - len;
@@ -615,9 +665,11 @@ class Generator {
   bool System(uint32_t pid, GProc& proc) {
     uint64_t a, len;
     PickMapped(proc, &a, &len);
+    if (p_.thp && rng_.Chance(50)) PickBlocks(proc, &a, &len);  // whole folios
     unsigned op;
-    do op = static_cast<unsigned>(rng_.Below(8));
+    do op = static_cast<unsigned>(rng_.Below(p_.thp ? 11 : 8));
     while (!(p_.sys_ops >> op & 1));
+    if (op >= 8) return ThpOp(op, pid, proc);
     switch (op) {
       case 0:
         out_.Line("* ksm " + std::to_string(rng_.Range(1, 200)));
@@ -645,6 +697,37 @@ class Generator {
         out_.Op(pid, "migrate " + Hex(a) + " " + Len(len) + " 0");
         break;
     }
+    return true;
+  }
+
+  // [a, a+len): the 2 MiB blocks (one or two) around a random mapped page.
+  void PickBlocks(GProc& proc, uint64_t* a, uint64_t* len) {
+    *a = AnyPage(proc) / kBlock * kBlock;
+    *len = rng_.Range(1, 2) * kBlock;
+    if (!InWindow(*a, *len)) *len = kBlock;
+  }
+
+  // Profile thp's sys ops: 8 a policy, 9 hugepage/nohugepage (a vma flag,
+  // so vmas may split: fresh segs), 10 collapse (contents stay; never over
+  // a pin, whose frame would stay behind).
+  bool ThpOp(unsigned op, uint32_t pid, GProc& proc) {
+    if (op == 8) {
+      ThpPolicy();
+      return true;
+    }
+    uint64_t a, len;
+    if (rng_.Chance(50))
+      PickBlocks(proc, &a, &len);
+    else
+      PickMapped(proc, &a, &len);
+    if (op == 10) {
+      if (model_.AnyPinned(proc, a, len)) return false;
+      out_.Op(pid, "madvise " + Hex(a) + " " + Len(len) + " collapse");
+      return true;
+    }
+    out_.Op(pid, "madvise " + Hex(a) + " " + Len(len) +
+                     (rng_.Chance(75) ? " hugepage" : " nohugepage"));
+    model_.Reseg(proc, a, len);
     return true;
   }
 

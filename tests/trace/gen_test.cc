@@ -8,7 +8,8 @@
 #include <algorithm>
 #include <sstream>
 
-#include "cli.h"  // GenCommand
+#include "cli.h"                    // GenCommand
+#include "core/kernel_test_util.h"  // RMAPLAB_INSTANTIATE_FOR_ALL_DESIGNS
 #include "rmaplab/gen.h"
 #include "rmaplab/sim.h"
 #include "rmaplab/trace.h"
@@ -112,6 +113,41 @@ TEST(GenerateTrace, KsmProfileMerges) {
   }
   EXPECT_GE(merging, 2) << "KSM merged in " << merging << " of 10 ksm traces";
 }
+
+// The `thp` profile, under every design with the checker on: a few small
+// traces replay with every `expect` holding, and they really make large
+// folios (PMD THPs or 64 KiB mTHPs), so the folio paths are what ran.
+class GenThpProfile : public testing::TestWithParam<std::string> {};
+
+TEST_P(GenThpProfile, ReplaysCheckedAndMakesLargeFolios) {
+  uint64_t pmd = 0, mthp = 0;
+  for (uint64_t seed : {1, 2, 3, 4}) {
+    std::string text = Gen(seed, "thp", 80);
+    Result<Trace> trace = ParseTrace(text, "gen");
+    ASSERT_TRUE(trace.ok()) << trace.status().message();
+    SimOptions so;
+    so.design = GetParam();
+    so.check = true;
+    Result<std::unique_ptr<Simulator>> sim = Simulator::Create(so);
+    ASSERT_TRUE(sim.ok()) << sim.status().message();
+    std::ostringstream out;
+    ReplayOptions ro;
+    ro.keep_going = true;
+    ReplayResult r = Replay(trace.value(), *sim.value(), out, ro);
+    EXPECT_TRUE(r.check.ok()) << "seed " << seed << ": " << r.check.message();
+    EXPECT_EQ(out.str().find("errno=EXPECT"), std::string::npos)
+        << "seed " << seed << "\n"
+        << text;
+    EXPECT_EQ(out.str().find("errno=ENOSYS"), std::string::npos)
+        << "seed " << seed;
+    pmd += sim.value()->Stats().thp_fault_alloc;
+    mthp += sim.value()->Stats().anon_fault_alloc_64kB;
+  }
+  EXPECT_GT(pmd, 0u) << "no PMD THP was faulted in";
+  EXPECT_GT(mthp, 0u) << "no 64 KiB mTHP was faulted in";
+}
+
+RMAPLAB_INSTANTIATE_FOR_ALL_DESIGNS(GenThpProfile);
 
 TEST(GenCommand, UsageErrorsExitTwo) {
   std::ostringstream out, err;
