@@ -117,12 +117,22 @@ void Kernel::FolioPteUnmapped(Pfn pfn, const Mm& mm) {
 }
 
 // A new exclusive anonymous folio of `order` mapped whole at haddr: by a
-// PMD (pmd) or by 2^order PTEs.
+// PMD (pmd) or by 2^order PTEs; a fault allocation.
 Errno Kernel::NewAnonFolio(Mm& mm, Vma& vma, uint64_t haddr, int order,
                            bool pmd) {
-  AnonVmaPrepare(mm, vma);
   Pfn head = AllocFolioFrames(order);
   if (head == kNoFrame) return Errno::kENOMEM;
+  MapNewAnonFolio(mm, vma, haddr, order, pmd, head);
+  stats_.anon_fault_alloc[order]++;
+  if (order == kPmdOrder) stats_.thp_fault_alloc++;
+  return Errno::kOk;
+}
+
+// The frames [head, head + 2^order), just allocated, become an exclusive
+// anonymous folio mapped whole at haddr, whose PTEs are none.
+void Kernel::MapNewAnonFolio(Mm& mm, Vma& vma, uint64_t haddr, int order,
+                             bool pmd, Pfn head) {
+  AnonVmaPrepare(mm, vma);
   int nr = 1 << order;
   Page* pages = &Frame(head);
   for (int i = 0; i < nr; ++i) {
@@ -143,9 +153,6 @@ Errno Kernel::NewAnonFolio(Mm& mm, Vma& vma, uint64_t haddr, int order,
   }
   folios_.at(head).entire_mapcount = pmd ? 1 : 0;
   FolioAddMapcount(head, mm, pmd ? 1 : nr);
-  stats_.anon_fault_alloc[order]++;
-  if (order == kPmdOrder) stats_.thp_fault_alloc++;
-  return Errno::kOk;
 }
 
 static void CountFallback(KernelStats& s, int order) {
@@ -409,14 +416,13 @@ Errno Kernel::CollapseHugePage(Mm& mm, Vma& vma, uint64_t haddr) {
     if (pte->present() && pte->pfn() != kZeroPfn)
       content[i] = Frame(pte->pfn()).content;
   }
+  // alloc_charge_folio() before the old pages go: without a folio the
+  // block stays as it is (SCAN_ALLOC_HUGE_PAGE_FAIL).
+  Pfn head = AllocFolioFrames(kPmdOrder);
+  if (head == kNoFrame) return Errno::kENOMEM;
   ZapRange(mm, vma, haddr, haddr + kPmdSize);
-  if (Errno e = NewAnonFolio(mm, vma, haddr, kPmdOrder, true); e != Errno::kOk)
-    return e;
-  // NewAnonFolio counts a fault allocation: this one is a collapse.
-  stats_.anon_fault_alloc[kPmdOrder]--;
-  stats_.thp_fault_alloc--;
+  MapNewAnonFolio(mm, vma, haddr, kPmdOrder, true, head);
   stats_.thp_collapse_alloc++;
-  Pfn head = mm.pt.Find(haddr)->pfn();
   for (uint64_t i = 0; i < kPmdPages; ++i) Frame(head + i).content = content[i];
   return Errno::kOk;
 }

@@ -306,6 +306,8 @@ class Kernel {
   // the policy and the page table allow one; *done false: map 4 KiB.
   Errno LargeAnonFault(Mm& mm, Vma& vma, uint64_t addr, bool write, bool* done);
   Errno NewAnonFolio(Mm& mm, Vma& vma, uint64_t haddr, int order, bool pmd);
+  void MapNewAnonFolio(Mm& mm, Vma& vma, uint64_t haddr, int order, bool pmd,
+                       Pfn head);
   // do_huge_pmd_wp_page(): *done false: the PMD was split, COW the PTE.
   Errno HugePmdWpFault(Mm& mm, Vma& vma, uint64_t addr, bool* done);
   bool WpCanReuseLargeFolio(Pfn head) const;

@@ -3,6 +3,8 @@
 // folios themselves: folio_test.cc).  The vma layouts were confirmed on
 // Linux 6.18 (tests/traces/thp-advice.trace).
 #include "core/kernel_test_util.h"
+#include "rmaplab/sim.h"
+#include "rmaplab/trace.h"
 
 namespace rmaplab {
 namespace {
@@ -191,6 +193,33 @@ TEST_P(ThpTest, CollapseOfASharedMappingIsEnosys) {
   ASSERT_EQ(k_.WritePage(mm(), kBase, 1), Errno::kOk);
   EXPECT_EQ(k_.Madvise(mm(), kBase, k2M, Advice::kCollapse), Errno::kENOSYS);
   EXPECT_NE(k_.last_message().find("shmem"), std::string::npos);
+}
+
+// Short of memory, MADV_COLLAPSE allocates the THP before it lets the old
+// pages go (alloc_charge_folio): ENOMEM, and the block reads as before
+// (the bug model_soak_thp found: docs/verification.md).
+TEST_P(ThpTest, CollapseShortOfMemoryFailsAndKeepsEveryPage) {
+  SimOptions opts;
+  opts.design = GetParam();
+  opts.check = true;
+  opts.mem_pages = 32;
+  Result<std::unique_ptr<Simulator>> sim = Simulator::Create(opts);
+  ASSERT_TRUE(sim.ok()) << sim.status().message();
+  Result<Trace> t = ParseTrace(
+      "1 mmap 0x100000000 4M rw\n"
+      "1 write 0x100001000 12K =0x5\n"
+      "1 madvise 0x100000000 2M collapse\n"
+      "1 expect 0x100001000 12K =0x5\n",
+      "collapse-enomem");
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  std::ostringstream out;
+  ReplayOptions keep_going;
+  keep_going.keep_going = true;  // on to the expect after the ENOMEM
+  ReplayResult r = Replay(t.value(), *sim.value(), out, keep_going);
+  EXPECT_TRUE(r.check.ok()) << r.check.message();
+  EXPECT_EQ(r.ops_failed, 1) << out.str();
+  EXPECT_NE(out.str().find("line=3 op=madvise errno=ENOMEM"), std::string::npos)
+      << out.str();
 }
 
 RMAPLAB_INSTANTIATE_FOR_ALL_DESIGNS(ThpTest);

@@ -119,9 +119,6 @@ class ReverseMapTraceTest : public testing::TestWithParam<std::string> {
 TEST_P(ReverseMapTraceTest, WalkCompleteAfterEveryOpKindAndNothingLeftAtExit) {
   std::set<OpKind> kinds;
   for (const std::string& profile : GenProfiles()) {
-    // Short of memory, a failed MADV_COLLAPSE loses data (a model bug, see
-    // docs/verification.md); GenThpProfile replays thp traces unhurried.
-    if (profile == "thp") continue;
     for (uint64_t seed = 1; seed <= 3; ++seed) {
       std::string what = profile + "-" + std::to_string(seed);
       std::map<std::string, uint64_t> stats;
