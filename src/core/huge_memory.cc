@@ -397,6 +397,17 @@ void Kernel::DeferredSplitScan() {
   for (Pfn head : queued) SplitFolio(head, true);
 }
 
+// thp_vma_allowable_order(TVA_FORCED_COLLAPSE, PMD_ORDER), the sysfs policy
+// ignored: an anonymous vma without VM_NOHUGEPAGE that has had an
+// anonymous page (vma->anon_vma: not just mapped) and holds at least one
+// whole aligned 2 MiB block (thp_vma_suitable_order at vm_end - 2 MiB).
+bool Kernel::CollapseAllowed(const Vma& vma) const {
+  if (!vma.is_anonymous() || (vma.flags & VM_NOHUGEPAGE) || !vma.anon_vma)
+    return false;
+  return vma.end - vma.start >= kPmdSize &&
+         ThpSuitableOrder(vma, vma.end - kPmdSize, kPmdOrder);
+}
+
 // collapse_huge_page() for the 2 MiB block at haddr, whose page table
 // exists and maps no PMD: __collapse_huge_page_swapin(), then a new THP
 // (alloc_charge_folio) filled by __collapse_huge_page_copy() replaces the
@@ -431,14 +442,14 @@ Errno Kernel::CollapseHugePage(Mm& mm, Vma& vma, uint64_t haddr) {
 // block inside it is collapsed (one already PMD-mapped counts as done); a
 // block without a page table (pmd_none: never touched) is SCAN_PMD_NULL,
 // EINVAL at the end. A range holding no whole block returns 0, as Linux
-// 6.18 does (tests/traces/thp-collapse.trace).
+// 6.18 does (tests/traces/thp-collapse.trace), but only in a vma that may
+// hold a THP at all (tests/traces/thp-collapse-vma.trace).
 Errno Kernel::MadviseCollapse(Mm& mm, Vma& vma, uint64_t start, uint64_t end) {
   if (vma.shmem) {
     message_ = "madvise collapse of a shared (shmem) mapping is not modelled";
     return Errno::kENOSYS;
   }
-  // thp_vma_allowable_order(TVA_FORCED_COLLAPSE): sysfs policy ignored.
-  if (!vma.is_anonymous() || (vma.flags & VM_NOHUGEPAGE)) return Errno::kEINVAL;
+  if (!CollapseAllowed(vma)) return Errno::kEINVAL;
   uint64_t hstart = (start + kPmdSize - 1) & ~(kPmdSize - 1);
   uint64_t hend = end & ~(kPmdSize - 1);
   Errno last_fail = Errno::kOk;

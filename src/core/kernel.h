@@ -336,6 +336,7 @@ class Kernel {
   void FolioPteUnmapped(Pfn pfn, const Mm& mm);
   void DeferredSplitScan();
   Errno MadviseCollapse(Mm& mm, Vma& vma, uint64_t start, uint64_t end);
+  bool CollapseAllowed(const Vma& vma) const;
   Errno CollapseHugePage(Mm& mm, Vma& vma, uint64_t haddr);
 
   // memory.cc: faults and PTE teardown (mm/memory.c)
