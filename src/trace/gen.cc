@@ -709,7 +709,8 @@ class Generator {
 
   // Profile thp's sys ops: 8 a policy, 9 hugepage/nohugepage (a vma flag,
   // so vmas may split: fresh segs), 10 collapse (contents stay; never over
-  // a pin, whose frame would stay behind).
+  // a pin, whose frame would stay behind, nor over a shared mapping, whose
+  // collapse (collapse_file) the model does not have).
   bool ThpOp(unsigned op, uint32_t pid, GProc& proc) {
     if (op == 8) {
       ThpPolicy();
@@ -721,7 +722,8 @@ class Generator {
     else
       PickMapped(proc, &a, &len);
     if (op == 10) {
-      if (model_.AnyPinned(proc, a, len)) return false;
+      if (model_.AnyPinned(proc, a, len) || model_.AnyShared(proc, a, len))
+        return false;
       out_.Op(pid, "madvise " + Hex(a) + " " + Len(len) + " collapse");
       return true;
     }

@@ -93,6 +93,12 @@ class ShadowModel {
       if (pin.addr < a + len && a < pin.addr + pin.len) return true;
     return false;
   }
+  static bool AnyShared(const GProc& proc, uint64_t a, uint64_t len) {
+    for (auto it = proc.pages.lower_bound(a);
+         it != proc.pages.end() && it->first < a + len; ++it)
+      if (it->second.shared) return true;
+    return false;
+  }
   // What a process reads at `page` (invariant 2).
   uint64_t& Content(GPage& page) {
     return page.shared ? shm_[{page.obj, page.off}] : page.value;
