@@ -337,6 +337,7 @@ class Kernel {
   void DeferredSplitScan();
   Errno MadviseCollapse(Mm& mm, Vma& vma, uint64_t start, uint64_t end);
   bool CollapseAllowed(const Vma& vma) const;
+  bool BlockHasPinnedPage(Mm& mm, uint64_t haddr);
   Errno CollapseHugePage(Mm& mm, Vma& vma, uint64_t haddr);
 
   // memory.cc: faults and PTE teardown (mm/memory.c)
