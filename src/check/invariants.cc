@@ -14,8 +14,9 @@
 //      PTEs that map it;
 //  (5) shmem objects and their i_mmap lists agree with the VMAs;
 //  (6) swap: every slot's count equals the swap PTEs and shmem entries
-//      holding it, a slot with no count still has a swap-cache page, and
-//      the swap cache and PG_swapcache agree;
+//      holding it, a slot with no count still has a swap-cache page, the
+//      swap cache and PG_swapcache agree, and no large folio stays in the
+//      swap cache after an op;
 //  (7) LRU: every allocated page is on one list, and the lists' sizes add
 //      up;
 //  (8) KSM: every KSM page is anonymous, never exclusive, and the page of
@@ -325,6 +326,10 @@ Status CheckSwap(const Kernel& k) {
           it->second != s)
         return Status::Error(Fmt("swap slot %" PRIu64
                                  " and its cache page %" PRIu64 " disagree",
+                                 s, slot.cache));
+      if (page.large())  // core/swap.h (4)
+        return Status::Error(Fmt("swap slot %" PRIu64 " caches page %" PRIu64
+                                 " of a large folio after the op",
                                  s, slot.cache));
     }
   }

@@ -111,8 +111,10 @@ void Kernel::FolioPteUnmapped(Pfn pfn, const Mm& mm) {
   FolioSubMapcount(head, mm, 1);
   FolioInfo& f = folios_.at(head);
   // __folio_remove_rmap(): the page lost its last PTE while the folio
-  // stays mapped.
-  if (Frame(pfn).mapcount - f.entire_mapcount == 0 && f.large_mapcount > 0)
+  // stays mapped, and no PMD maps it entirely (_nr_pages_mapped keeps
+  // ENTIRELY_MAPPED: tests/traces/thp-swap-fork.trace).
+  if (f.entire_mapcount == 0 && Frame(pfn).mapcount == 0 &&
+      f.large_mapcount > 0)
     DeferredSplitFolio(f, Frame(pfn).order(), stats_);
 }
 

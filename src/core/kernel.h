@@ -356,7 +356,7 @@ class Kernel {
   // swapfile.cc: swap slots and the swap cache
   void SwapFree(uint64_t slot);          // one reference gone
   void FreeSwapAndCache(uint64_t slot);  // a zapped swap PTE
-  bool AddToSwapCache(Pfn pfn);          // add_to_swap()
+  bool AddToSwapCache(Pfn pfn);          // folio_alloc_swap(): whole folio
   void DeleteFromSwapCache(Pfn pfn);     // drops the cache reference
   bool FolioFreeSwap(Pfn pfn);           // folio_free_swap()
   Result<Pfn> ReadSwapPage(uint64_t slot, bool* fresh);
@@ -375,12 +375,26 @@ class Kernel {
   std::vector<std::pair<Vma*, uint64_t>> Mappings(Pfn pfn, uint64_t* walks,
                                                   uint64_t* steps);
 
-  // vmscan.cc
+  // vmscan.cc: reclaim by folio (`head` a folio's head, 4 KiB or large);
+  // pages a split leaves go to *split, isolated, for the caller.
   enum class ShrinkResult { kReclaimed, kActivate, kKeep };
-  ShrinkResult ShrinkFolio(Pfn pfn, bool ignore_references);
-  int PageReferenced(Pfn pfn);
+  ShrinkResult ShrinkFolio(Pfn head, bool ignore_references,
+                           std::vector<Pfn>* split);
+  int PageReferenced(Pfn head);
   bool TryToUnmap(Pfn pfn, uint64_t slot);
+  void TryToUnmapFolio(Pfn head, uint64_t first_slot);
+  std::vector<std::pair<Vma*, uint64_t>> FolioMappings(Pfn head);
+  bool FolioMapped(Pfn head) const;
+  bool FolioAnyPage(Pfn head, bool (*test)(const Page&)) const;
+  void SplitIsolated(Pfn head, bool remap_zero, std::vector<Pfn>* split);
+  bool FolioToSwapCache(Pfn head, std::vector<Pfn>* split);
+  ShrinkResult PageoutFolio(Pfn head, std::vector<Pfn>* split);
+  Pfn IsolateFolio(Pfn pfn);
+  void PutbackFolio(Pfn head, Lru::List list);
+  uint64_t ShrinkIsolated(Pfn head, bool ignore_references);
   void ShrinkActiveList(uint64_t nr);
+  void ColdPageoutBlock(Mm& mm, uint64_t start, uint64_t end,
+                        std::vector<Pfn>* victims);
   Errno MadvisePageout(Mm& mm, Vma& vma, uint64_t start, uint64_t end,
                        bool pageout);
   // mremap.cc

@@ -31,17 +31,23 @@ void Kernel::FreeSwapAndCache(uint64_t slot) {
   if (page.mapcount == 0 && !page.Test(PG_locked)) DeleteFromSwapCache(s.cache);
 }
 
-// add_to_swap(): give the page a slot and put it in the swap cache.
+// folio_alloc_swap(): give the folio of `pfn` its slots (2^order
+// contiguous ones for a large folio, page i in slot first + i) and put
+// every page of it in the swap cache.  False if there are none.
 bool Kernel::AddToSwapCache(Pfn pfn) {
   if (swapoff_running_) return false;
-  uint64_t slot = swap_.Alloc();
-  if (slot == UINT64_MAX) return false;
-  Page& page = Frame(pfn);
-  page.Set(PG_swapcache);
-  page.refcount++;
-  swap_.slot(slot).cache = pfn;
-  swap_.slot(slot).ksm = page.Test(PG_ksm);
-  swap_.cache_index()[pfn] = slot;
+  Pfn head = FolioHead(pfn);
+  int order = Frame(head).order();
+  uint64_t first = swap_.AllocRange(order);
+  if (first == UINT64_MAX) return false;
+  for (Pfn i = 0; i < (Pfn{1} << order); ++i) {
+    Page& page = Frame(head + i);
+    page.Set(PG_swapcache);
+    page.refcount++;
+    swap_.slot(first + i).cache = head + i;
+    swap_.slot(first + i).ksm = page.Test(PG_ksm);
+    swap_.cache_index()[head + i] = first + i;
+  }
   return true;
 }
 

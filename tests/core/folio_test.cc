@@ -2,7 +2,8 @@
 // mapcounts and mm_id exclusivity of a PMD-mapped THP and a PTE-mapped
 // mTHP folio through fork, COW and exit; PMD splits and moves; the
 // deferred split queue; the clients that split a folio to 4 KiB first
-// (reclaim, pins, migration); a walk per folio finding every mapping.
+// (pins, migration; reclaim swaps it whole: thp_swap_test.cc); a walk per
+// folio finding every mapping.
 // Every test ends with CheckInvariants() (the fixture's TearDown), which
 // audits each folio (check/invariants.cc (10)).
 #include "core/kernel_test_util.h"
@@ -160,11 +161,12 @@ TEST_P(FolioTest, PartialUnmapQueuesTheFolioAndReclaimSplitsIt) {
   EXPECT_EQ(v, 0x6u);
 }
 
-TEST_P(FolioTest, ReclaimSplitsASharedThpAndSwapsItsPages) {
+TEST_P(FolioTest, ReclaimSwapsASharedThpWholeAndSwapInIsBy4KPages) {
   MapThp();
   ASSERT_EQ(k_.Fork(mm(), 2), Errno::kOk);
   for (int i = 0; i < 4 && k_.resident_pages() > 0; ++i) k_.Reclaim(2048);
-  EXPECT_EQ(k_.Stats().thp_split_page, 1u);
+  EXPECT_EQ(k_.Stats().thp_split_page, 0u);
+  EXPECT_EQ(k_.Stats().thp_swpout, 1u);  // more: thp_swap_test.cc
   EXPECT_EQ(k_.resident_pages(), 0u);
   uint64_t v = 0;
   ASSERT_EQ(k_.Peek(mm(2), kBase, &v), Errno::kOk);
