@@ -185,7 +185,7 @@ uint64_t Kernel::Reclaim(uint64_t nr) {
       // Large folios go to swap as 4 KiB pages so far: split first (Linux
       // swaps the folio whole, THP_SWAP, so every page still goes: no
       // zero-page remapping here).
-      SplitFolio(pfn, false);
+      if (!SplitFolio(pfn, false)) ActivateFolio(pfn);  // pinned: keep it
       continue;
     }
     Page& page = Frame(pfn);
