@@ -21,7 +21,9 @@
 //      wrongly); a slot's count never exceeds that mm's mappings;
 //  (4) a PMD mapping is 512 kPmd entries at a 2 MiB aligned address,
 //      mapping the pages of one 2 MiB folio in order (or the huge zero
-//      page); no other entry has kPmd.
+//      page); no other entry has kPmd;
+//  (5) a folio that may be pinned (pincount > 0) is never split, and fork
+//      never shares its exclusive pages (copy_huge_pmd splits the PMD).
 // MADV_COLLAPSE (madvise_collapse, collapse_huge_page in
 // mm/khugepaged.c) turns each 2 MiB block of an anonymous vma into a new
 // PMD-mapped THP: swapped pages are swapped in, every page is copied (none
@@ -433,7 +435,21 @@ void Kernel::DeferredSplitScan() {
 // exists and maps no PMD: __collapse_huge_page_swapin(), then a new THP
 // (alloc_charge_folio) filled by __collapse_huge_page_copy() replaces the
 // block's PTEs; the old pages lose this mm's mappings.
+//
+// hpage_collapse_scan_pmd() first: a page with references beyond its
+// mappings and swap cache (is_refcount_suitable(): a pin) stops the block
+// with SCAN_PAGE_COUNT (EAGAIN) before anything changes, so a pinned page
+// is never replaced under its pin.
 Errno Kernel::CollapseHugePage(Mm& mm, Vma& vma, uint64_t haddr) {
+  bool suitable = true;
+  mm.pt.ForEach(haddr, haddr + kPmdSize, [&](uint64_t, const Pte& pte) {
+    if (!pte.present() || pte.pfn() == kZeroPfn) return;
+    const Page& page = Frame(pte.pfn());
+    suitable &= page.refcount == page.mapcount +
+                                     (page.Test(PG_swapcache) ? 1 : 0) +
+                                     (page.Test(PG_shmem) ? 1 : 0);
+  });
+  if (!suitable) return Errno::kEAGAIN;
   std::vector<uint64_t> content(kPmdPages, 0);
   for (uint64_t i = 0; i < kPmdPages; ++i) {
     uint64_t addr = haddr + i * kPageSize;
@@ -481,7 +497,11 @@ Errno Kernel::MadviseCollapse(Mm& mm, Vma& vma, uint64_t start, uint64_t end) {
       continue;
     }
     if (first->pmd()) continue;  // SCAN_PMD_MAPPED
-    if (Errno e = CollapseHugePage(mm, vma, haddr); e != Errno::kOk) return e;
+    Errno e = CollapseHugePage(mm, vma, haddr);
+    if (e == Errno::kEAGAIN)
+      last_fail = e;  // SCAN_PAGE_COUNT: go on
+    else if (e != Errno::kOk)
+      return e;
   }
   return last_fail;
 }

@@ -4,7 +4,8 @@
 // _pincount; fork copies the exclusive pages of a maybe-pinned folio for
 // the child after splitting the parent's PMD (copy_huge_pmd -EAGAIN,
 // copy_present_page); reclaim, MADV_PAGEOUT, KSM and the deferred-split
-// shrinker leave a pinned folio whole; migration moves a folio whole (a
+// shrinker leave a pinned folio whole, MADV_COLLAPSE skips a block with a
+// pinned page; migration moves a folio whole (a
 // PMD mapping stays one), splits it only when no folio of its order is
 // free, and fails a pinned one with EBUSY after the others moved.  Every
 // test ends with CheckInvariants(), which audits each folio's pincount.
@@ -282,6 +283,25 @@ TEST_P(FolioPinTest, MigratingAPinnedThpFailsWithEbusyAfterTheOthersMoved) {
   ASSERT_EQ(k_.MigratePages(mm(), kBase, k2M, 1), Errno::kOk);
   EXPECT_EQ(k_.page(PfnAt(1, 1)).node(), 1);
   EXPECT_EQ(Value(1, 1), 0x45u);
+}
+
+// MADV_COLLAPSE leaves a block holding a pinned page (SCAN_PAGE_COUNT:
+// EAGAIN), so the device's write still lands in the page mapped there.
+TEST_P(FolioPinTest, CollapseSkipsABlockWithAPinnedPage) {
+  ASSERT_EQ(k_.Mmap(mm(), kBase, k2M, kRW, false), Errno::kOk);
+  ASSERT_EQ(k_.WritePage(mm(), P(0), 0x1), Errno::kOk);
+  ASSERT_EQ(k_.WritePage(mm(), P(1), 0x2), Errno::kOk);
+  ASSERT_EQ(k_.PinPages(mm(), P(1), kPageSize), Errno::kOk);
+  Pfn pinned = PfnAt(1, 1);
+  EXPECT_EQ(k_.Madvise(mm(), kBase, k2M, Advice::kCollapse), Errno::kEAGAIN);
+  EXPECT_EQ(PfnAt(1, 1), pinned);
+  EXPECT_EQ(k_.Stats().thp_collapse_alloc, 0u);
+  ASSERT_EQ(k_.DmaWrite(mm(), P(1), kPageSize, 0x46), Errno::kOk);
+  EXPECT_EQ(Value(1, 1), 0x46u);
+  ASSERT_EQ(k_.UnpinPages(mm(), P(1), kPageSize), Errno::kOk);
+  ASSERT_EQ(k_.Madvise(mm(), kBase, k2M, Advice::kCollapse), Errno::kOk);
+  EXPECT_TRUE(mm().pt.Get(kBase).pmd());
+  EXPECT_EQ(Value(1, 1), 0x46u);
 }
 
 RMAPLAB_INSTANTIATE_FOR_ALL_DESIGNS(FolioPinTest);
