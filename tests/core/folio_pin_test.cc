@@ -304,6 +304,27 @@ TEST_P(FolioPinTest, CollapseSkipsABlockWithAPinnedPage) {
   EXPECT_EQ(Value(1, 1), 0x46u);
 }
 
+// The checker audits a folio's pins: its _pincount against the pins the
+// mms hold, and the one reference each pin adds to its page.
+TEST_P(FolioPinTest, CheckerAuditsTheFolioPinCount) {
+  MapThp();
+  ASSERT_EQ(k_.PinPages(mm(), P(1), kPageSize), Errno::kOk);
+  ASSERT_TRUE(CheckInvariants(k_).ok());
+  FolioInfo& f = KernelTestPeer::Folio(k_, Head(1, 0));
+  f.pincount++;
+  Status s = CheckInvariants(k_);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("pincount"), std::string::npos) << s.message();
+  f.pincount--;
+  Page& page = KernelTestPeer::Frame(k_, PfnAt(1, 1));
+  page.refcount--;
+  s = CheckInvariants(k_);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("refcount"), std::string::npos) << s.message();
+  page.refcount++;
+  ASSERT_EQ(k_.UnpinPages(mm(), P(1), kPageSize), Errno::kOk);
+}
+
 RMAPLAB_INSTANTIATE_FOR_ALL_DESIGNS(FolioPinTest);
 
 // Short of memory for a second THP, migration splits the folio and moves
