@@ -24,7 +24,10 @@
 //  (2) an allocated frame's refcount == mapcount + kPinBias * pins
 //      + (PG_swapcache ? 1 : 0) + (PG_shmem ? 1 : 0), as Linux counts
 //      references (one per mapping, GUP_PIN_COUNTING_BIAS per pin, one for
-//      the swap cache, one for the page cache); a page of a large folio
+//      the swap cache, one for the page cache); on a page of a large folio
+//      a pin is one reference (the folio counts it in its _pincount, the
+//      kernel's FolioInfo, and MaybeDmaPinned() does not apply: ask the
+//      kernel's FolioMaybeDmaPinned()); a page of a large folio
 //      that nothing maps has refcount 0 and stays allocated (not free)
 //      until the whole folio's references are gone or it is split;
 //  (3) mapcount == the number of PTEs, in any mm, holding this pfn (the
@@ -109,6 +112,7 @@ struct Page {
     flags = (flags & ~kFolioOrderMask) |
             (static_cast<uint32_t>(order) << kFolioOrderShift);
   }
+  // folio_maybe_dma_pinned() of a 4 KiB folio (GUP_PIN_COUNTING_BIAS).
   bool MaybeDmaPinned() const { return refcount >= kPinBias; }
 };
 static_assert(sizeof(Page) == 32, "struct page must stay 32 host bytes");

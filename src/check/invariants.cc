@@ -8,8 +8,10 @@
 //  (2) each PTE lies inside a VMA and maps an allocated frame (or the zero
 //      page); a writable private PTE maps a PageAnonExclusive page;
 //  (3) each allocated frame: mapcount == PTEs mapping it, refcount ==
-//      mapcount + kPinBias * pins + shmem/swap-cache references, so nothing
-//      is referenced that is not counted and nothing counted is lost;
+//      mapcount + pin references + shmem/swap-cache references (a pin is
+//      kPinBias references on a 4 KiB folio, one on a page of a large
+//      folio), so nothing is referenced that is not counted and nothing
+//      counted is lost;
 //  (4) each mapped anonymous page: the reverse-map walk yields exactly the
 //      PTEs that map it;
 //  (5) shmem objects and their i_mmap lists agree with the VMAs;
@@ -28,7 +30,8 @@
 //      adding up, the mm_id slots and the shared bit never claiming
 //      exclusivity wrongly, PMD mappings well formed, and a walk per folio
 //      finding every mapping of every page (no folio split twice: a split
-//      one is no longer in the table and its pages have order 0).
+//      one is no longer in the table and its pages have order 0); its
+//      _pincount equals the pins the mms hold on its pages.
 #include "check/invariants.h"
 
 #include <algorithm>
@@ -135,7 +138,8 @@ Status CheckFrames(const Kernel& k, std::unordered_map<Pfn, PageUse>& use) {
       return Status::Error(Fmt("frame %" PRIu64 ": mapcount %" PRIu64
                                " but %" PRIu64 " PTEs",
                                pfn, page.mapcount, u.ptes));
-    int64_t want = int64_t{page.mapcount} + int64_t{kPinBias} * u.pins +
+    int64_t pin_refs = page.large() ? 1 : kPinBias;
+    int64_t want = int64_t{page.mapcount} + pin_refs * u.pins +
                    (page.Test(PG_swapcache) ? 1 : 0) +
                    (page.Test(PG_shmem) ? 1 : 0);
     if (page.refcount != want)
@@ -223,14 +227,15 @@ Status CheckPmds(const Kernel& k, const Mm& mm,
   return st;
 }
 
-Status CheckFolio(const Kernel& k, Pfn head, const FolioInfo& f, FolioUse& u) {
+Status CheckFolio(const Kernel& k, Pfn head, const FolioInfo& f, FolioUse& u,
+                  const std::unordered_map<Pfn, PageUse>& pages) {
   const Page& hp = k.page(head);
   int nr = 1 << hp.order();
   if (!hp.large() || (head & (nr - 1)))
     return Status::Error(Fmt("folio %" PRIu64 " is not a large folio head "
                              "(order %" PRIu64 ")",
                              head, hp.order()));
-  int64_t mapcounts = 0, refs = 0;
+  int64_t mapcounts = 0, refs = 0, pins = 0;
   for (int i = 0; i < nr; ++i) {
     const Page& p = k.page(head + i);
     if (p.order() != hp.order())
@@ -239,9 +244,15 @@ Status CheckFolio(const Kernel& k, Pfn head, const FolioInfo& f, FolioUse& u) {
                                head, head + i));
     mapcounts += p.mapcount;
     refs += p.refcount;
+    auto it = pages.find(head + i);
+    if (it != pages.end()) pins += it->second.pins;
   }
   if (refs == 0)
     return Status::Error(Fmt("folio %" PRIu64 " leaked: no reference", head));
+  if (f.pincount != pins)
+    return Status::Error(Fmt("folio %" PRIu64 ": pincount %" PRIu64
+                             " but the mms hold %" PRIu64 " pins on it",
+                             head, f.pincount, pins));
   if (f.entire_mapcount != u.pmds || f.large_mapcount != u.ptes + u.pmds ||
       mapcounts != u.ptes + int64_t{nr} * u.pmds)
     return Status::Error(
@@ -272,7 +283,8 @@ Status CheckFolio(const Kernel& k, Pfn head, const FolioInfo& f, FolioUse& u) {
   return Status::Ok();
 }
 
-Status CheckFolios(const Kernel& k) {
+Status CheckFolios(const Kernel& k,
+                   const std::unordered_map<Pfn, PageUse>& pages) {
   std::map<Pfn, FolioUse> use;
   for (const auto& [pid, mm] : k.processes())
     if (Status s = CheckPmds(k, *mm, use); !s.ok()) return s;
@@ -286,7 +298,7 @@ Status CheckFolios(const Kernel& k) {
                                pfn, page.order()));
   }
   for (const auto& [head, f] : k.folios())
-    if (Status s = CheckFolio(k, head, f, use[head]); !s.ok()) return s;
+    if (Status s = CheckFolio(k, head, f, use[head], pages); !s.ok()) return s;
   return Status::Ok();
 }
 
@@ -411,7 +423,7 @@ Status CheckInvariants(const Kernel& k) {
   }
   if (Status s = CheckFrames(k, use); !s.ok()) return s;
   if (Status s = CheckRmap(k, use); !s.ok()) return s;
-  if (Status s = CheckFolios(k); !s.ok()) return s;
+  if (Status s = CheckFolios(k, use); !s.ok()) return s;
   if (Status s = CheckShmem(k); !s.ok()) return s;
   if (Status s = CheckSwap(k); !s.ok()) return s;
   if (Status s = CheckLru(k); !s.ok()) return s;

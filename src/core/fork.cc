@@ -7,8 +7,12 @@
 //      arrive empty; PTEs are copied only for vmas with an anon_vma
 //      (vma_needs_copy), so the child of an unfaulted or shared vma faults
 //      its pages itself;
-//  (2) a pin holds kPinBias references and is recorded in the pinning mm;
-//      exit drops them all; MMF_HAS_PINNED is not inherited.
+//  (2) a pin is recorded in the pinning mm and held as Linux holds it
+//      (try_grab_folio(FOLL_PIN)): kPinBias references on a 4 KiB folio;
+//      on a large folio one reference on the page and one count in the
+//      folio's _pincount (FolioInfo::pincount), so the folio stays whole:
+//      pinning neither splits it nor stops it being a THP; exit drops
+//      every pin; MMF_HAS_PINNED is not inherited.
 #include <algorithm>
 
 #include "core/kernel.h"
@@ -51,10 +55,7 @@ Errno Kernel::Fork(Mm& parent, uint32_t child_pid) {
 void Kernel::ExitMmap(Mm& mm) {
   for (auto& [start, vp] : mm.vmas) ZapRange(mm, *vp, vp->start, vp->end);
   while (!mm.vmas.empty()) RemoveVma(mm, *mm.vmas.begin()->second);
-  for (const Pin& pin : mm.pins) {
-    Frame(pin.pfn).refcount -= kPinBias - 1;
-    PutPage(pin.pfn);
-  }
+  for (const Pin& pin : mm.pins) UnpinPage(pin.pfn);
   mm.pins.clear();
   mm.pt.Clear();
   rmap_->MmExit(mm);
@@ -76,8 +77,33 @@ void Kernel::Exec(Mm& mm) {
   procs_[pid] = std::move(fresh);  // destroys the old mm
 }
 
+// try_grab_folio(FOLL_PIN): a large folio counts the pin in _pincount and
+// takes one reference (so it is never split under the pin); a small one
+// takes GUP_PIN_COUNTING_BIAS references.
+void Kernel::PinPage(Pfn pfn) {
+  Page& page = Frame(pfn);
+  if (page.large()) {
+    page.refcount++;
+    folios_.at(FolioHead(pfn)).pincount++;
+    return;
+  }
+  page.refcount += kPinBias;
+}
+
+// gup_put_folio(FOLL_PIN): the reverse of PinPage; may free the folio.
+void Kernel::UnpinPage(Pfn pfn) {
+  Page& page = Frame(pfn);
+  if (page.large())
+    folios_.at(FolioHead(pfn)).pincount--;
+  else
+    page.refcount -= kPinBias - 1;
+  PutPage(pfn);
+}
+
 // pin_user_pages(FOLL_WRITE | FOLL_LONGTERM): fault each page in writable
-// (breaking COW), then pin it.  All or nothing, as io_uring registers.
+// (breaking COW: a shared PMD splits and one 4 KiB page is copied, an
+// exclusive one is reused), then pin it where it is, large folio or not.
+// All or nothing, as io_uring registers.
 Errno Kernel::PinPages(Mm& mm, uint64_t addr, uint64_t len) {
   size_t first = mm.pins.size();
   Errno e = Errno::kOk;
@@ -87,8 +113,7 @@ Errno Kernel::PinPages(Mm& mm, uint64_t addr, uint64_t len) {
     Pte* pte = nullptr;
     if (e == Errno::kOk) e = HandleFault(mm, *vma, a, true, &pte);
     if (e != Errno::kOk) break;
-    SplitFolio(pte->pfn(), false);  // pins hold 4 KiB pages only so far
-    Frame(pte->pfn()).refcount += kPinBias;
+    PinPage(pte->pfn());
     mm.pins.push_back({a, pte->pfn()});
     mm.has_pinned = true;
   }
@@ -96,8 +121,7 @@ Errno Kernel::PinPages(Mm& mm, uint64_t addr, uint64_t len) {
   while (mm.pins.size() > first) {  // unpin what this op pinned
     Pfn pfn = mm.pins.back().pfn;
     mm.pins.pop_back();
-    Frame(pfn).refcount -= kPinBias - 1;
-    PutPage(pfn);
+    UnpinPage(pfn);
   }
   return e;
 }
@@ -116,8 +140,7 @@ Errno Kernel::UnpinPages(Mm& mm, uint64_t addr, uint64_t len) {
   for (size_t i : found) {
     Pfn pfn = mm.pins[i].pfn;
     mm.pins.erase(mm.pins.begin() + i);
-    Frame(pfn).refcount -= kPinBias - 1;
-    PutPage(pfn);
+    UnpinPage(pfn);
   }
   return Errno::kOk;
 }

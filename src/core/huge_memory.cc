@@ -21,7 +21,9 @@
 //      wrongly); a slot's count never exceeds that mm's mappings;
 //  (4) a PMD mapping is 512 kPmd entries at a 2 MiB aligned address,
 //      mapping the pages of one 2 MiB folio in order (or the huge zero
-//      page); no other entry has kPmd.
+//      page); no other entry has kPmd;
+//  (5) a folio that may be pinned (pincount > 0) is never split, and fork
+//      never shares its exclusive pages (copy_huge_pmd splits the PMD).
 // MADV_COLLAPSE (madvise_collapse, collapse_huge_page in
 // mm/khugepaged.c) turns each 2 MiB block of an anonymous vma into a new
 // PMD-mapped THP: swapped pages are swapped in, every page is copied (none
@@ -276,12 +278,22 @@ void Kernel::ZapHugePmd(Vma& vma, uint64_t haddr) {
   for (int i = 0; i < kPmdPages; ++i) PutPage(head + i);  // may free it
 }
 
-// copy_huge_pmd(): the child shares the PMD, both write-protected.
-void Kernel::CopyHugePmd(Vma& dst, Vma& src, uint64_t haddr) {
+// copy_huge_pmd(): the child shares the PMD, both write-protected.  An
+// exclusive folio that may be pinned in a parent that ever pinned
+// (folio_try_dup_anon_rmap_pmd() failing: folio_needs_cow_for_dma) is not
+// shared: the source PMD is split and copy_pte_range() copies the range by
+// PTEs, copying each exclusive page for the child (-EAGAIN, false here).
+bool Kernel::CopyHugePmd(Vma& dst, Vma& src, uint64_t haddr) {
   Mm& child = *dst.mm;
   Mm& parent = *src.mm;
-  stats_.fork_ptes++;
   Pfn head = parent.pt.Find(haddr)->pfn();
+  if (head != kZeroPfn && Frame(head).Test(PG_anon_exclusive) &&
+      parent.has_pinned && !opts_.legacy_fork_cow &&
+      FolioMaybeDmaPinned(head)) {
+    SplitHugePmd(parent, haddr);
+    return false;
+  }
+  stats_.fork_ptes++;
   if (head != kZeroPfn) {
     Page* pages = &Frame(head);
     rmap_->DupAnonRmapPmd(head, pages, dst, haddr);
@@ -298,6 +310,7 @@ void Kernel::CopyHugePmd(Vma& dst, Vma& src, uint64_t haddr) {
     spte.v &= ~Pte::kWrite;
     child.pt.Ensure(haddr + i * kPageSize).v = spte.v & ~Pte::kYoung;
   }
+  return true;
 }
 
 // __split_huge_pmd(): the PMD becomes 512 PTEs mapping the same pages
@@ -351,9 +364,16 @@ void Kernel::RefoldHugePmd(Mm& mm, uint64_t haddr) {
 // (RMP_USE_SHARED_ZEROPAGE, try_to_map_unused_to_zeropage), each mapping
 // of a zero-filled page becomes the shared zero page (confirmed natively:
 // tests/traces/thp-deferred-split.trace).
-void Kernel::SplitFolio(Pfn pfn, bool remap_zero) {
-  if (!Frame(pfn).large()) return;
+//
+// can_split_folio(): a folio holding references beyond its mappings and
+// caches cannot be split; in the model those are pins (FolioInfo::pincount,
+// one reference each), so a maybe-pinned folio stays whole and this
+// returns false before any walk: the deferred-split shrinker, reclaim,
+// MADV_PAGEOUT, KSM and migration leave it as it is.
+bool Kernel::SplitFolio(Pfn pfn, bool remap_zero) {
+  if (!Frame(pfn).large()) return true;
   Pfn head = FolioHead(pfn);
+  if (FolioMaybeDmaPinned(head)) return false;
   int order = Frame(head).order();
   std::vector<std::pair<Vma*, uint64_t>> maps;
   WalkCost cost;
@@ -364,9 +384,7 @@ void Kernel::SplitFolio(Pfn pfn, bool remap_zero) {
         return true;
       },
       &cost);
-  stats_.rmap_walks++;  // one walk for the folio, however many pages
-  stats_.rmap_walk_steps += steps;
-  rmap_->AccountWalk(cost);
+  AccountFolioWalk(steps, cost);  // one walk for the folio, however many pages
   for (auto& [vma, addr] : maps)
     if (vma->mm->pt.Get(addr).pmd() && !(addr % kPmdSize))
       SplitHugePmd(*vma->mm, addr);
@@ -376,7 +394,7 @@ void Kernel::SplitFolio(Pfn pfn, bool remap_zero) {
   for (int i = 0; i < nr; ++i) Frame(head + i).SetOrder(0);
   for (int i = 0; i < nr; ++i)
     if (Frame(head + i).refcount == 0) FreePage(head + i);
-  if (!remap_zero) return;
+  if (!remap_zero) return true;
   for (auto& [vma, addr] : maps) {
     Pte& pte = *vma->mm->pt.Find(addr);
     Pfn p = pte.pfn();
@@ -387,10 +405,26 @@ void Kernel::SplitFolio(Pfn pfn, bool remap_zero) {
     pte = Pte::Present(kZeroPfn, false, false, false);
     PutPage(p);
   }
+  return true;
+}
+
+void Kernel::AccountFolioWalk(uint64_t steps, const WalkCost& cost) {
+  stats_.rmap_walks++;
+  stats_.rmap_walk_steps += steps;
+  rmap_->AccountWalk(cost);
+}
+
+void Kernel::ActivateFolio(Pfn pfn) {
+  Pfn head = FolioHead(pfn);
+  for (Pfn p = head; p < head + (Pfn{1} << Frame(pfn).order()); ++p) {
+    Page& page = Frame(p);
+    if (page.Test(PG_lru)) lru_.Del(page, p);
+    lru_.AddHead(page, p, Lru::kActive);
+  }
 }
 
 // deferred_split_scan(): under memory pressure, partly mapped folios are
-// split and their unmapped pages freed.
+// split and their unmapped pages freed; a pinned one stays queued.
 void Kernel::DeferredSplitScan() {
   std::vector<Pfn> queued;
   for (const auto& [head, f] : folios_)
@@ -414,7 +448,21 @@ bool Kernel::CollapseAllowed(const Vma& vma) const {
 // exists and maps no PMD: __collapse_huge_page_swapin(), then a new THP
 // (alloc_charge_folio) filled by __collapse_huge_page_copy() replaces the
 // block's PTEs; the old pages lose this mm's mappings.
+//
+// hpage_collapse_scan_pmd() first: a page with references beyond its
+// mappings and swap cache (is_refcount_suitable(): a pin) stops the block
+// with SCAN_PAGE_COUNT (EAGAIN) before anything changes, so a pinned page
+// is never replaced under its pin.
 Errno Kernel::CollapseHugePage(Mm& mm, Vma& vma, uint64_t haddr) {
+  bool suitable = true;
+  mm.pt.ForEach(haddr, haddr + kPmdSize, [&](uint64_t, const Pte& pte) {
+    if (!pte.present() || pte.pfn() == kZeroPfn) return;
+    const Page& page = Frame(pte.pfn());
+    suitable &= page.refcount == page.mapcount +
+                                     (page.Test(PG_swapcache) ? 1 : 0) +
+                                     (page.Test(PG_shmem) ? 1 : 0);
+  });
+  if (!suitable) return Errno::kEAGAIN;
   std::vector<uint64_t> content(kPmdPages, 0);
   for (uint64_t i = 0; i < kPmdPages; ++i) {
     uint64_t addr = haddr + i * kPageSize;
@@ -467,26 +515,13 @@ Errno Kernel::MadviseCollapse(Mm& mm, Vma& vma, uint64_t start, uint64_t end) {
       continue;
     }
     if (first->pmd()) continue;  // SCAN_PMD_MAPPED
-    if (BlockHasPinnedPage(mm, haddr)) {
-      last_fail = Errno::kEAGAIN;  // SCAN_PAGE_COUNT: try the next block
-      continue;
-    }
-    if (Errno e = CollapseHugePage(mm, vma, haddr); e != Errno::kOk) return e;
+    Errno e = CollapseHugePage(mm, vma, haddr);
+    if (e == Errno::kEAGAIN)
+      last_fail = e;  // SCAN_PAGE_COUNT: go on
+    else if (e != Errno::kOk)
+      return e;
   }
   return last_fail;
-}
-
-// hpage_collapse_scan_pmd()'s is_refcount_suitable(): a page of the block
-// with references beyond its mappings and the swap cache (a long-term pin)
-// keeps the block as it is, before anything is swapped in.
-bool Kernel::BlockHasPinnedPage(Mm& mm, uint64_t haddr) {
-  bool pinned = false;
-  mm.pt.ForEach(haddr, haddr + kPmdSize, [&](uint64_t, const Pte& pte) {
-    if (pte.present() && pte.pfn() != kZeroPfn &&
-        Frame(pte.pfn()).MaybeDmaPinned())
-      pinned = true;
-  });
-  return pinned;
 }
 
 }  // namespace rmaplab

@@ -96,6 +96,7 @@ struct FolioInfo {
   int32_t mm_id_mapcount[2] = {0, 0};
   bool maybe_mapped_shared = false;  // FOLIO_MM_IDS_SHARED_BIT
   bool partially_mapped = false;     // on the deferred split queue as such
+  int32_t pincount = 0;  // _pincount: FOLL_PIN pins on its pages (fork.cc)
 };
 
 inline constexpr int kMaxMapCount = 65530;  // vm.max_map_count
@@ -166,6 +167,14 @@ class Kernel {
   bool FolioMaybeMappedShared(Pfn head) const {
     return folios_.at(head).maybe_mapped_shared;
   }
+  // folio_maybe_dma_pinned() of the folio holding `pfn`: _pincount > 0 for
+  // a large folio, refcount >= GUP_PIN_COUNTING_BIAS for a small one.  The
+  // one question fork, reclaim, KSM, migration and split ask about pins.
+  bool FolioMaybeDmaPinned(Pfn pfn) const {
+    const Page& page = Frame(pfn);
+    if (!page.large()) return page.MaybeDmaPinned();
+    return folios_.at(FolioHead(pfn)).pincount > 0;
+  }
   // folio_ref_count() as Linux counts it (mm_types.h, "Folios").
   int64_t FolioRefCount(Pfn head) const;
   // rmap_walk() of the folio headed by `head`: fn(vma, addr, pte) for each
@@ -210,8 +219,11 @@ class Kernel {
  private:
   friend class KernelTestPeer;
 
-  // fork.cc: exit_mmap(), shared by Exit and Exec.
+  // fork.cc: exit_mmap(), shared by Exit and Exec; one pin taken and
+  // dropped (try_grab_folio(FOLL_PIN), gup_put_folio()).
   void ExitMmap(Mm& mm);
+  void PinPage(Pfn pfn);
+  void UnpinPage(Pfn pfn);
 
   // physmem.cc
   // A free frame, or kNoFrame; under memory pressure after direct reclaim.
@@ -312,7 +324,9 @@ class Kernel {
   Errno HugePmdWpFault(Mm& mm, Vma& vma, uint64_t addr, bool* done);
   bool WpCanReuseLargeFolio(Pfn head) const;
   void ZapHugePmd(Vma& vma, uint64_t haddr);
-  void CopyHugePmd(Vma& dst, Vma& src, uint64_t haddr);
+  // copy_huge_pmd(): false (-EAGAIN) when the folio may be pinned: the
+  // source PMD was split, copy its range by PTEs.
+  bool CopyHugePmd(Vma& dst, Vma& src, uint64_t haddr);
   // __split_huge_pmd() of the PMD mapping at haddr; `count`: thp_split_pmd.
   void SplitHugePmd(Mm& mm, uint64_t haddr, bool count = true);
   // Splits the PMD mapping around addr unless addr is 2 MiB aligned.
@@ -323,8 +337,14 @@ class Kernel {
   // split_folio(): the folio holding pfn becomes 4 KiB folios (its PMD
   // mappings split first); pages nothing maps are freed; remap_zero: the
   // mappings of zero-filled pages become the shared zero page, as Linux's
-  // split does (a caller holding on to pfn passes false).
-  void SplitFolio(Pfn pfn, bool remap_zero);
+  // split does (a caller holding on to pfn passes false).  False, and
+  // nothing changed, for a folio that may be pinned (can_split_folio).
+  bool SplitFolio(Pfn pfn, bool remap_zero);
+  // folio_activate() of every page of the folio holding pfn (reclaim's
+  // activate_locked for a folio it may not split).
+  void ActivateFolio(Pfn pfn);
+  // A counted rmap walk of a folio (RmapWalkFolio's steps and cost).
+  void AccountFolioWalk(uint64_t steps, const WalkCost& cost);
   Pfn FolioHead(Pfn pfn) const {
     return pfn & ~((Pfn{1} << Frame(pfn).order()) - 1);
   }
@@ -337,7 +357,6 @@ class Kernel {
   void DeferredSplitScan();
   Errno MadviseCollapse(Mm& mm, Vma& vma, uint64_t start, uint64_t end);
   bool CollapseAllowed(const Vma& vma) const;
-  bool BlockHasPinnedPage(Mm& mm, uint64_t haddr);
   Errno CollapseHugePage(Mm& mm, Vma& vma, uint64_t haddr);
 
   // memory.cc: faults and PTE teardown (mm/memory.c)
@@ -368,7 +387,14 @@ class Kernel {
 
   // migrate.cc
   struct Migration;
-  Errno MigrateOne(Pfn pfn, int node);
+  // Moves the folio headed by `head` whole; MigrateSplitFolio splits it
+  // first (its target could not be allocated).
+  Errno MigrateFolio(Pfn head, int node);
+  Errno MigrateSplitFolio(Pfn head, int node);
+  bool MigrationBusy(Pfn head, int nr) const;
+  void MigrationMappings(Migration& m);
+  void MigrationNewFolio(Migration& m, int node);
+  void MigrationAddRmap(Migration& m, size_t map, std::vector<bool>& has);
   void TryToMigrate(Migration& m);
   void FolioMigrateMapping(Migration& m);
   void RemoveMigrationPtes(Migration& m);

@@ -560,8 +560,8 @@ bool Kernel::TryToMergeOnePage(Vma& vma, uint64_t addr, Pfn pfn, Pfn kpfn) {
   Page& page = Frame(pfn);
   if (!page.Test(PG_anon) || page.Test(PG_ksm) || page.Test(PG_locked))
     return false;
-  SplitFolio(pfn, true);  // try_to_merge_one_page(): split_huge_page()
-  if (!WriteProtectPage(vma, addr, pfn)) return false;
+  // try_to_merge_one_page(): split_huge_page(), which a pinned folio refuses.
+  if (!SplitFolio(pfn, true) || !WriteProtectPage(vma, addr, pfn)) return false;
   if (!kpfn) {
     PromoteToKsmPage(pfn);
     return true;
@@ -620,8 +620,8 @@ bool Kernel::TryToMergeWithZeroPage(RmapItem& item, Pfn pfn) {
   if (!vma) return true;
   Page& page = Frame(pfn);
   if (!page.Test(PG_anon) || page.Test(PG_locked)) return false;
-  SplitFolio(pfn, true);  // try_to_merge_one_page(): split_huge_page()
-  if (!WriteProtectPage(*vma, item.address, pfn) || page.content != 0)
+  if (!SplitFolio(pfn, true) ||  // try_to_merge_one_page(): split_huge_page()
+      !WriteProtectPage(*vma, item.address, pfn) || page.content != 0)
     return false;
   Pte& pte = *vma->mm->pt.Find(item.address);
   ZapPte(*vma, item.address, pte);

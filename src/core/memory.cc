@@ -291,7 +291,9 @@ void Kernel::ZapRange(Mm& mm, Vma& vma, uint64_t start, uint64_t end) {
 
 // copy_page_range() for a private vma with an anon_vma: share every page
 // with the child, write-protected in both; copy a maybe-pinned exclusive
-// page instead, so DMA through the pin stays with the parent.  Swap
+// page instead, so DMA through the pin stays with the parent
+// (copy_present_page; for a maybe-pinned large folio, every exclusive page
+// of it, the parent keeping the folio).  Swap
 // entries are shared too (swap_duplicate), and lose their exclusive bit.
 Errno Kernel::CopyPageRange(Vma& dst, Vma& src) {
   Mm& child = *dst.mm;
@@ -301,11 +303,10 @@ Errno Kernel::CopyPageRange(Vma& dst, Vma& src) {
   uint64_t pmd_end = 0;  // the rest of a PMD copy_huge_pmd() did
   src.mm->pt.ForEach(src.start, src.end, [&](uint64_t addr, Pte& spte) {
     if (err != Errno::kOk || addr < pmd_end) return;
-    if (spte.pmd()) {
-      CopyHugePmd(dst, src, addr);
+    if (spte.pmd() && CopyHugePmd(dst, src, addr)) {
       pmd_end = addr + (kPageSize << kPmdOrder);
       return;
-    }
+    }  // else -EAGAIN: the PMD was split, copy its PTEs
     stats_.fork_ptes++;
     Pte& dpte = child.pt.Ensure(addr);
     if (spte.is_swap()) {
@@ -321,7 +322,7 @@ Errno Kernel::CopyPageRange(Vma& dst, Vma& src) {
     }
     Page& page = Frame(pfn);
     if (page.Test(PG_anon_exclusive) && parent_pinned &&
-        page.MaybeDmaPinned()) {
+        FolioMaybeDmaPinned(pfn)) {  // folio_try_dup_anon_rmap_pte() fails
       Pfn copy;
       page.Set(PG_locked);
       err = NewAnonPage(child, dst, addr, page.content, &copy);

@@ -237,8 +237,7 @@ Kernel::ShrinkResult Kernel::ShrinkFolio(Pfn pfn, bool ignore_references,
   stats_.pgscan += uint64_t{1} << page.order();
   if (FolioAnyPage(pfn, [](const Page& p) { return p.Test(PG_locked); }))
     return ShrinkResult::kKeep;
-  if (FolioAnyPage(pfn, [](const Page& p) { return p.MaybeDmaPinned(); }))
-    return ShrinkResult::kActivate;
+  if (FolioMaybeDmaPinned(pfn)) return ShrinkResult::kActivate;
   if (!ignore_references && FolioMapped(pfn)) {
     // folio_check_references(): mapped pages start with a young PTE from
     // their fault, so look twice before activating.
@@ -404,7 +403,7 @@ void Kernel::ColdPageoutBlock(Mm& mm, uint64_t start, uint64_t end,
       victims->push_back(head);
       return;
     }
-    SplitFolio(head, true);
+    if (!SplitFolio(head, true)) return;  // pinned: left as it is
   }
   for (uint64_t a = start; a < end;) {
     Pte* pte = mm.pt.Find(a);
@@ -417,11 +416,10 @@ void Kernel::ColdPageoutBlock(Mm& mm, uint64_t start, uint64_t end,
     Pfn nr = Pfn{1} << Frame(pfn).order();
     uint64_t batch = nr == 1 ? 1 : PteBatch(mm.pt, a, end, pfn, head + nr);
     if (batch < nr) {
-      if (FolioMaybeMappedShared(head)) {
+      // Split, then look at a again (4 KiB pages now); a folio that is
+      // shared or cannot be split (pinned) is skipped.
+      if (FolioMaybeMappedShared(head) || !SplitFolio(head, true))
         a += batch * kPageSize;
-      } else {
-        SplitFolio(head, true);  // then look at a again: 4 KiB pages now
-      }
       continue;
     }
     bool exclusive = nr == 1 ? Frame(pfn).mapcount == 1

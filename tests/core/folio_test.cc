@@ -1,9 +1,9 @@
 // folio_test.cc: large folios under every design: the entire and large
 // mapcounts and mm_id exclusivity of a PMD-mapped THP and a PTE-mapped
 // mTHP folio through fork, COW and exit; PMD splits and moves; the
-// deferred split queue; the clients that split a folio to 4 KiB first
-// (pins, migration; reclaim swaps it whole: thp_swap_test.cc); a walk per
-// folio finding every mapping.
+// deferred split queue; a walk per folio finding every mapping (reclaim
+// of a whole folio: thp_swap_test.cc; pins and migration of a whole folio:
+// folio_pin_test.cc).
 // Every test ends with CheckInvariants() (the fixture's TearDown), which
 // audits each folio (check/invariants.cc (10)).
 #include "core/kernel_test_util.h"
@@ -173,32 +173,6 @@ TEST_P(FolioTest, ReclaimSwapsASharedThpWholeAndSwapInIsBy4KPages) {
   EXPECT_EQ(v, 0x5u);
   ASSERT_EQ(k_.ReadPage(mm(2), kBase), Errno::kOk);
   EXPECT_FALSE(k_.PagemapOf(mm(2), kBase).thp);  // swap-in by 4 KiB pages
-}
-
-TEST_P(FolioTest, PinSplitsTheFolioAndForkCopiesThePinnedPage) {
-  MapThp();
-  ASSERT_EQ(k_.PinPages(mm(), P(2), kPageSize), Errno::kOk);
-  EXPECT_TRUE(k_.folios().empty());
-  EXPECT_EQ(k_.Stats().thp_split_page, 1u);
-  ASSERT_EQ(k_.Fork(mm(), 2), Errno::kOk);
-  EXPECT_NE(PfnAt(2, 2), PfnAt(1, 2));  // pinned: copied at fork
-  EXPECT_EQ(PfnAt(2, 3), PfnAt(1, 3));  // shared
-  ASSERT_EQ(k_.DmaWrite(mm(), P(2), kPageSize, 0x42), Errno::kOk);
-  uint64_t v = 0;
-  ASSERT_EQ(k_.Peek(mm(), P(2), &v), Errno::kOk);
-  EXPECT_EQ(v, 0x42u);
-  ASSERT_EQ(k_.UnpinPages(mm(), P(2), kPageSize), Errno::kOk);
-}
-
-TEST_P(FolioTest, MigrationSplitsTheFolioAndMovesEveryPage) {
-  MapThp();
-  ASSERT_EQ(k_.MigratePages(mm(), kBase, k2M, 1), Errno::kOk);
-  EXPECT_TRUE(k_.folios().empty());
-  EXPECT_EQ(k_.page(PfnAt(1, 0)).node(), 1);
-  EXPECT_EQ(k_.page(PfnAt(1, 511)).node(), 1);
-  uint64_t v = 0;
-  ASSERT_EQ(k_.Peek(mm(), kBase, &v), Errno::kOk);
-  EXPECT_EQ(v, 0x5u);
 }
 
 TEST_P(FolioTest, ExitFreesEveryFolioWhole) {

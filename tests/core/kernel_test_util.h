@@ -28,6 +28,7 @@ namespace rmaplab {
 class KernelTestPeer {
  public:
   static Page& Frame(Kernel& k, Pfn pfn) { return k.Frame(pfn); }
+  static FolioInfo& Folio(Kernel& k, Pfn head) { return k.folios_.at(head); }
 };
 
 // A gtest-safe name for a design parameter ("anon_vma-direct" ->
