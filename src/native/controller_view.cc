@@ -144,25 +144,50 @@ Result<Errno> Controller::Stats(const Op& op) {
       }
     }
   }
+  Result<ThpCounters> thp = ThpDeltas();
+  if (!thp.ok()) {
+    return Status::Error("line " + std::to_string(op.line) +
+                         ": stats: " + thp.status().message());
+  }
   KsmCounters ksm = machine_->ReadKsm();
   auto delta = [](uint64_t now, uint64_t base) {
     return now > base ? now - base : 0;
   };
-  PrintStats(
-      out_, op.line,
-      {{"pages_resident", frames.size()},
-       {"pages_swapped", slots.size()},
-       {"swap_slots_used", machine_->SwapSlotsUsed()},
-       {"vmas", vma_count},
-       {"processes", workers_.size()},
-       {"ksm_pages_shared", delta(ksm.pages_shared, ksm_base_.pages_shared)},
-       {"ksm_pages_sharing", delta(ksm.pages_sharing, ksm_base_.pages_sharing)},
-       {"ksm_stable_node_chains",
-        delta(ksm.stable_node_chains, ksm_base_.stable_node_chains)},
-       {"ksm_stable_node_dups",
-        delta(ksm.stable_node_dups, ksm_base_.stable_node_dups)},
-       {"page_faults", trace_faults_}});
+  std::vector<std::pair<std::string, uint64_t>> kv = {
+      {"pages_resident", frames.size()},
+      {"pages_swapped", slots.size()},
+      {"swap_slots_used", machine_->SwapSlotsUsed()},
+      {"vmas", vma_count},
+      {"processes", workers_.size()},
+      {"ksm_pages_shared", delta(ksm.pages_shared, ksm_base_.pages_shared)},
+      {"ksm_pages_sharing", delta(ksm.pages_sharing, ksm_base_.pages_sharing)},
+      {"ksm_stable_node_chains",
+       delta(ksm.stable_node_chains, ksm_base_.stable_node_chains)},
+      {"ksm_stable_node_dups",
+       delta(ksm.stable_node_dups, ksm_base_.stable_node_dups)},
+      {"page_faults", trace_faults_}};
+  kv.insert(kv.end(), thp.value().begin(), thp.value().end());
+  PrintStats(out_, op.line, kv);
   return Errno::kOk;
+}
+
+// Each THP counter's growth since the run began (controller.h, invariant
+// 5); the counters are events, so they never shrink.
+Result<ThpCounters> Controller::ThpDeltas() const {
+  Result<ThpCounters> now = machine_->ReadThpCounters();
+  if (!now.ok()) return now.status();
+  if (now.value().size() != thp_base_.size())
+    return Status::Error("the THP counters this kernel keeps changed");
+  ThpCounters deltas;
+  for (size_t i = 0; i < thp_base_.size(); ++i) {
+    const auto& [key, value] = now.value()[i];
+    if (key != thp_base_[i].first)
+      return Status::Error("the THP counters this kernel keeps changed");
+    if (value < thp_base_[i].second)
+      return Status::Error("the THP counter " + key + " went back");
+    deltas.emplace_back(key, value - thp_base_[i].second);
+  }
+  return deltas;
 }
 
 Result<Errno> Controller::Reclaim(const Op& op) {
