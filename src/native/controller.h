@@ -25,6 +25,7 @@
 #include <map>
 #include <memory>
 #include <ostream>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -92,7 +93,10 @@ class Controller {
   Result<Errno> Pagemap(const Op& op, const Worker& w);
   Result<Errno> Expect(const Op& op, const Worker& w);
   Result<Errno> Stats(const Op& op);
-  Result<ThpCounters> ThpDeltas() const;
+  using StatEntries = std::vector<std::pair<std::string, uint64_t>>;
+  Result<StatEntries> TraceCounts() const;
+  StatEntries KsmDeltas() const;
+  Result<StatEntries> ThpDeltas() const;
   Result<Errno> Reclaim(const Op& op);
   Result<Errno> PageoutFallback(uint64_t pages);
 

@@ -117,13 +117,7 @@ int FirstThpAlways(const Trace& trace) {
   return INT_MAX;
 }
 
-// Whether a `stats` block printed for trace line `line` compares `key`.
-bool ComparesStat(const Trace& trace, int line, std::string_view key) {
-  if (Contains(kComparedStats, key)) return true;
-  return Contains(kComparedThpStats, key) && line < FirstThpAlways(trace);
-}
-
-// Splits `text` into lines, dropping stats keys ComparesStat leaves out.
+// Splits `text` into lines, dropping stats keys DiffComparesStat leaves out.
 std::vector<OutLine> Normalize(const std::string& text, const Trace& trace) {
   std::vector<OutLine> lines;
   std::istringstream in(text);
@@ -136,7 +130,7 @@ std::vector<OutLine> Normalize(const std::string& text, const Trace& trace) {
       trace_line = LineField(s);
       in_stats = s.rfind("# stats", 0) == 0;
     } else if (in_stats &&
-               !ComparesStat(trace, trace_line, s.substr(0, s.find(' ')))) {
+               !DiffComparesStat(trace, trace_line, s.substr(0, s.find(' ')))) {
       continue;
     }
     lines.push_back({s, trace_line});
@@ -323,6 +317,11 @@ std::string CannotRunNatively() {
 }
 
 }  // namespace
+
+bool DiffComparesStat(const Trace& trace, int line, std::string_view key) {
+  if (Contains(kComparedStats, key)) return true;
+  return Contains(kComparedThpStats, key) && line < FirstThpAlways(trace);
+}
 
 int Diff(const DiffOptions& args, std::ostream& out, std::ostream& err) {
   std::ifstream file(args.trace_path, std::ios::binary);

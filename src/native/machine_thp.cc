@@ -23,6 +23,7 @@
 #include <sys/mman.h>
 
 #include <cctype>
+#include <functional>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -68,7 +69,7 @@ Result<Vmstat> ReadVmstat() {
 std::string PerSizeStatFile(std::string_view key) {
   if (!key.ends_with("kB")) return "";
   size_t cut = key.rfind('_');
-  if (cut == std::string_view::npos || cut + 3 > key.size()) return "";
+  if (cut == std::string_view::npos || cut + 3 >= key.size()) return "";
   std::string_view size = key.substr(cut + 1, key.size() - cut - 3);
   for (char c : size)
     if (!std::isdigit(static_cast<unsigned char>(c))) return "";
