@@ -110,8 +110,9 @@ void Kernel::FolioPteUnmapped(Pfn pfn, const Mm& mm) {
   Pfn head = FolioHead(pfn);
   FolioSubMapcount(head, mm, 1);
   FolioInfo& f = folios_.at(head);
-  // __folio_remove_rmap() (CONFIG_PAGE_MAPCOUNT): the page lost its last
-  // mapping while no PMD maps the folio and some other page stays mapped.
+  // __folio_remove_rmap(): the page lost its last PTE while the folio
+  // stays mapped, and no PMD maps it entirely (_nr_pages_mapped keeps
+  // ENTIRELY_MAPPED: tests/traces/thp-swap-fork.trace).
   if (f.entire_mapcount == 0 && Frame(pfn).mapcount == 0 &&
       f.large_mapcount > 0)
     DeferredSplitFolio(f, Frame(pfn).order(), stats_);
