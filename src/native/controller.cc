@@ -140,6 +140,12 @@ int Controller::Run(const Trace& trace) {
     }
     ksm_base_ = machine_->ReadKsm();
   }
+  Result<ThpCounters> thp = machine_->ReadThpCounters();
+  if (!thp.ok()) {
+    err_ << "rmaplab native: " << thp.status().message() << '\n';
+    return 2;
+  }
+  thp_base_ = thp.value();
   bool failed = false;
   for (const Op& op : trace.ops) {
     Result<Errno> r = Execute(op);

@@ -12,6 +12,10 @@
 //      guess.
 //  (4) Only the trace's mappings are shown: VMAs overlapping a range the
 //      trace mmapped or mremapped to.
+//  (5) A `stats` block prints the model's keys (include/rmaplab/stats.h)
+//      that the kernel can answer, in the model's order: the trace's pages,
+//      VMAs and faults, and the KSM and THP counters as their growth since
+//      the run began (machine-wide, machine.h invariant 4).
 #ifndef RMAPLAB_NATIVE_CONTROLLER_H_
 #define RMAPLAB_NATIVE_CONTROLLER_H_
 
@@ -21,6 +25,7 @@
 #include <map>
 #include <memory>
 #include <ostream>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -88,6 +93,10 @@ class Controller {
   Result<Errno> Pagemap(const Op& op, const Worker& w);
   Result<Errno> Expect(const Op& op, const Worker& w);
   Result<Errno> Stats(const Op& op);
+  using StatEntries = std::vector<std::pair<std::string, uint64_t>>;
+  Result<StatEntries> TraceCounts() const;
+  StatEntries KsmDeltas() const;
+  Result<StatEntries> ThpDeltas() const;
   Result<Errno> Reclaim(const Op& op);
   Result<Errno> PageoutFallback(uint64_t pages);
 
@@ -100,6 +109,7 @@ class Controller {
   std::map<OpKind, OpTime> times_;
   uint64_t trace_faults_ = 0;  // summed Reply::faults of all worker ops
   KsmCounters ksm_base_;
+  ThpCounters thp_base_;  // at the start of Run
   bool warned_no_kpageflags_ = false;
 };
 

@@ -123,7 +123,8 @@ Result<Errno> Controller::Expect(const Op& op, const Worker& w) {
   return Errno::kOk;
 }
 
-Result<Errno> Controller::Stats(const Op& op) {
+// pages_resident .. processes: the trace's own workers and mappings.
+Result<Controller::StatEntries> Controller::TraceCounts() const {
   uint64_t vma_count = 0;
   std::unordered_set<uint64_t> frames;
   std::unordered_set<std::pair<uint32_t, uint64_t>, SwapSlotHash> slots;
@@ -144,24 +145,62 @@ Result<Errno> Controller::Stats(const Op& op) {
       }
     }
   }
+  return StatEntries{{"pages_resident", frames.size()},
+                     {"pages_swapped", slots.size()},
+                     {"swap_slots_used", machine_->SwapSlotsUsed()},
+                     {"vmas", vma_count},
+                     {"processes", workers_.size()}};
+}
+
+// The KSM counters' change since the run began; they are levels, not
+// events, and a level below the start (stale state dropped) is 0.
+Controller::StatEntries Controller::KsmDeltas() const {
   KsmCounters ksm = machine_->ReadKsm();
   auto delta = [](uint64_t now, uint64_t base) {
     return now > base ? now - base : 0;
   };
-  PrintStats(
-      out_, op.line,
-      {{"pages_resident", frames.size()},
-       {"pages_swapped", slots.size()},
-       {"swap_slots_used", machine_->SwapSlotsUsed()},
-       {"vmas", vma_count},
-       {"processes", workers_.size()},
-       {"ksm_pages_shared", delta(ksm.pages_shared, ksm_base_.pages_shared)},
-       {"ksm_pages_sharing", delta(ksm.pages_sharing, ksm_base_.pages_sharing)},
-       {"ksm_stable_node_chains",
-        delta(ksm.stable_node_chains, ksm_base_.stable_node_chains)},
-       {"ksm_stable_node_dups",
-        delta(ksm.stable_node_dups, ksm_base_.stable_node_dups)},
-       {"page_faults", trace_faults_}});
+  return {
+      {"ksm_pages_shared", delta(ksm.pages_shared, ksm_base_.pages_shared)},
+      {"ksm_pages_sharing", delta(ksm.pages_sharing, ksm_base_.pages_sharing)},
+      {"ksm_stable_node_chains",
+       delta(ksm.stable_node_chains, ksm_base_.stable_node_chains)},
+      {"ksm_stable_node_dups",
+       delta(ksm.stable_node_dups, ksm_base_.stable_node_dups)}};
+}
+
+// Each THP counter's growth since the run began; they are events, so they
+// never shrink.
+Result<Controller::StatEntries> Controller::ThpDeltas() const {
+  Result<ThpCounters> now = machine_->ReadThpCounters();
+  if (!now.ok()) return now.status();
+  if (now.value().size() != thp_base_.size())
+    return Status::Error("the THP counters this kernel keeps changed");
+  StatEntries deltas;
+  for (size_t i = 0; i < thp_base_.size(); ++i) {
+    const auto& [key, value] = now.value()[i];
+    if (key != thp_base_[i].first)
+      return Status::Error("the THP counters this kernel keeps changed");
+    if (value < thp_base_[i].second)
+      return Status::Error("the THP counter " + key + " went back");
+    deltas.emplace_back(key, value - thp_base_[i].second);
+  }
+  return deltas;
+}
+
+// controller.h, invariant 5: the model's keys, in the model's order.
+Result<Errno> Controller::Stats(const Op& op) {
+  Result<StatEntries> kv = TraceCounts();
+  if (!kv.ok()) return kv.status();
+  Result<StatEntries> thp = ThpDeltas();
+  if (!thp.ok()) {
+    return Status::Error("line " + std::to_string(op.line) +
+                         ": stats: " + thp.status().message());
+  }
+  StatEntries ksm = KsmDeltas();
+  kv.value().insert(kv.value().end(), ksm.begin(), ksm.end());
+  kv.value().emplace_back("page_faults", trace_faults_);
+  kv.value().insert(kv.value().end(), thp.value().begin(), thp.value().end());
+  PrintStats(out_, op.line, kv.value());
   return Errno::kOk;
 }
 

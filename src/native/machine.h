@@ -17,6 +17,9 @@
 //      first, so nothing of theirs remains in swap or in the cgroup.
 //  (3) A zram device already in use by the system is never touched: a new
 //      one is hot-added and hot-removed again.
+//  (4) Counters read here (KSM, THP) are machine-wide totals; a trace's own
+//      count is a difference of two reads, exact only while nothing else on
+//      the machine changes them (the lock keeps other native runs out).
 #ifndef RMAPLAB_NATIVE_MACHINE_H_
 #define RMAPLAB_NATIVE_MACHINE_H_
 
@@ -25,6 +28,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "native/proc.h"
@@ -39,6 +43,10 @@ struct KsmCounters {
   uint64_t stable_node_chains = 0;
   uint64_t stable_node_dups = 0;
 };
+
+// The THP event counters of a `stats` block as (key, machine-wide total),
+// keyed and ordered as include/rmaplab/stats.h's kStatFields.
+using ThpCounters = std::vector<std::pair<std::string, uint64_t>>;
 
 // The KSM settings a trace runs under (SimOptions' ksm_* on the model).
 struct KsmTunables {
@@ -89,6 +97,9 @@ class Machine {
   Status SetThp(int order, ThpMode mode);
   // An error if khugepaged collapsed anything since EnsureThp().
   Status CheckNoCollapse() const;
+  // Every THP counter of kStatFields this kernel keeps (machine_thp.cc); a
+  // counter it does not keep is left out, never given as 0.
+  Result<ThpCounters> ReadThpCounters() const;
 
   // `* reclaim` through a cgroup v2 memory.reclaim holding `workers`.
   // Returns false (and does nothing) if cgroup v2 has no memory controller.

@@ -13,14 +13,28 @@
 // own) from before the first trace op.  pages_collapsed is compared at the
 // end of the run (Machine::CheckNoCollapse): a collapse is reported, never
 // silently printed as the kernel's own behaviour.
+//
+// The THP counters of `stats` (Machine::ReadThpCounters) are read where the
+// model's names say (include/rmaplab/stats.h):
+//  (1) a key `thp_NAME` is the /proc/vmstat line `thp_NAME`;
+//  (2) a key `NAME_<SIZE>kB` is hugepages-<SIZE>kB/stats/NAME;
+//  (3) a key whose file or line this kernel lacks is left out;
+//  (4) nothing is written: reading a counter changes no state.
 #include <sys/mman.h>
 
+#include <cctype>
+#include <functional>
+#include <map>
+#include <optional>
+#include <sstream>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "native/machine.h"
 #include "native/restore_log.h"
+#include "rmaplab/stats.h"
 
 namespace rmaplab::native {
 namespace {
@@ -37,6 +51,47 @@ uint64_t PagesCollapsed() {
 }
 
 std::string ModeName(ThpMode m) { return std::string(ThpModeName(m)); }
+
+using Vmstat = std::map<std::string, uint64_t, std::less<>>;
+
+Result<Vmstat> ReadVmstat() {
+  Result<std::string> text = ReadSmallFile("/proc/vmstat");
+  if (!text.ok()) return text.status();
+  Vmstat vmstat;
+  std::istringstream in(text.value());
+  std::string name;
+  uint64_t value;
+  while (in >> name >> value) vmstat.emplace(name, value);
+  return vmstat;
+}
+
+// The per-size file of a key `NAME_<SIZE>kB` (rule 2), or "".
+std::string PerSizeStatFile(std::string_view key) {
+  if (!key.ends_with("kB")) return "";
+  size_t cut = key.rfind('_');
+  if (cut == std::string_view::npos || cut + 3 >= key.size()) return "";
+  std::string_view size = key.substr(cut + 1, key.size() - cut - 3);
+  for (char c : size)
+    if (!std::isdigit(static_cast<unsigned char>(c))) return "";
+  return kThp + "hugepages-" + std::string(size) + "kB/stats/" +
+         std::string(key.substr(0, cut));
+}
+
+// The counter `key` on this kernel, or nullopt: not a THP counter, or one
+// this kernel does not keep (rule 3).
+std::optional<uint64_t> ReadThpCounter(std::string_view key,
+                                       const Vmstat& vmstat) {
+  if (key.starts_with("thp_")) {
+    auto it = vmstat.find(key);
+    if (it == vmstat.end()) return std::nullopt;
+    return it->second;
+  }
+  std::string file = PerSizeStatFile(key);
+  if (file.empty()) return std::nullopt;
+  Result<std::string> v = ReadSmallFile(file);
+  if (!v.ok()) return std::nullopt;
+  return std::stoull(v.value());
+}
 
 }  // namespace
 
@@ -97,6 +152,17 @@ Status Machine::CheckNoCollapse() const {
                        std::to_string(now - collapsed_base_) +
                        " pages during the run (machine-wide); the output may "
                        "show its work, not the trace's");
+}
+
+Result<ThpCounters> Machine::ReadThpCounters() const {
+  Result<Vmstat> vmstat = ReadVmstat();
+  if (!vmstat.ok()) return vmstat.status();
+  ThpCounters counters;
+  for (const StatField& f : kStatFields) {
+    if (std::optional<uint64_t> v = ReadThpCounter(f.name, vmstat.value()))
+      counters.emplace_back(std::string(f.name), *v);
+  }
+  return counters;
 }
 
 }  // namespace rmaplab::native

@@ -6,6 +6,7 @@
 
 #include <iosfwd>
 #include <string>
+#include <string_view>
 
 #include "native/controller.h"
 #include "rmaplab/status.h"
@@ -40,6 +41,10 @@ struct DiffOptions {
   bool check = true;  // the model's checker after every op
   KsmTunables ksm;    // for both sides
 };
+
+// Whether `rmaplab diff` compares the `stats` key `key` in the block
+// printed for trace line `line` of `trace` (diff_command.cc, invariant 2).
+bool DiffComparesStat(const Trace& trace, int line, std::string_view key);
 
 // `rmaplab diff`: the model and this machine's kernel on one trace.
 // Returns 0 agreement, 1 divergence or a failed model check, 2 an

@@ -89,6 +89,26 @@ TEST_P(FolioTest, CowOfASharedPmdSplitsTheWritersPmdAndCopiesOnePage) {
   EXPECT_EQ(PfnAt(1, 3), pfn + 3);
 }
 
+// A page unmapped while a PMD still maps the folio leaves it whole in
+// Linux's eyes (__folio_remove_rmap: nothing is "partially mapped" while
+// ENTIRELY_MAPPED): no deferred split until the last PMD goes.
+//
+//   parent: PMD  0123...   child: PTEs 0.23...  (1 is the child's copy)
+TEST_P(FolioTest, CowUnderASharedPmdQueuesTheFolioOnlyWhenNoPmdMapsIt) {
+  MapThp();
+  ASSERT_EQ(k_.Fork(mm(), 2), Errno::kOk);
+  ASSERT_EQ(k_.WritePage(mm(2), P(1), 0x7), Errno::kOk);
+  EXPECT_EQ(k_.Stats().thp_deferred_split_page, 0u);
+  // The parent's COW splits its PMD and copies page 2: every page of the
+  // folio is still mapped (page 1 by the parent, page 2 by the child).
+  ASSERT_EQ(k_.WritePage(mm(), P(2), 0x8), Errno::kOk);
+  EXPECT_EQ(k_.Stats().thp_split_pmd, 2u);
+  EXPECT_EQ(k_.Stats().thp_deferred_split_page, 0u);
+  // The child's exit unmaps page 2 for good: now partly mapped.
+  k_.Exit(mm(2));
+  EXPECT_EQ(k_.Stats().thp_deferred_split_page, 1u);
+}
+
 TEST_P(FolioTest, PteMappedFolioIsReusedOnlyWhenThisMmHoldsEveryReference) {
   k_.SetThp(4, ThpMode::kAlways);  // 64K
   ASSERT_EQ(k_.Mmap(mm(), kBase, 16 * kPageSize, kRW, false), Errno::kOk);
