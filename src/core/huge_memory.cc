@@ -385,6 +385,7 @@ bool Kernel::SplitFolio(Pfn pfn, bool remap_zero) {
       },
       &cost);
   AccountFolioWalk(steps, cost);  // one walk for the folio, however many pages
+  if (UnmapLeavesPartlyMapped(head)) stats_.thp_deferred_split_page++;
   for (auto& [vma, addr] : maps)
     if (vma->mm->pt.Get(addr).pmd() && !(addr % kPmdSize))
       SplitHugePmd(*vma->mm, addr);
@@ -406,6 +407,23 @@ bool Kernel::SplitFolio(Pfn pfn, bool remap_zero) {
     PutPage(p);
   }
   return true;
+}
+
+// unmap_folio() takes a PTE-mapped folio's mappings one PTE at a time
+// (try_to_migrate_one), so the first page to lose its last mapping while
+// another page is still mapped leaves the folio partially mapped, and
+// __folio_remove_rmap() queues it for deferred split (counted for a 2 MiB
+// folio not queued already); a PMD mapping is frozen whole and never does
+// (tests/traces/thp-swap-pte-mapped.trace, thp-ksm-thp.trace).
+bool Kernel::UnmapLeavesPartlyMapped(Pfn head) const {
+  const FolioInfo& f = folios_.at(head);
+  if (Frame(head).order() != kPmdOrder || f.partially_mapped ||
+      f.entire_mapcount > 0)
+    return false;
+  int mapped = 0;
+  for (Pfn p = head; p < head + kPmdPages && mapped < 2; ++p)
+    mapped += Frame(p).mapcount > 0;
+  return mapped >= 2;
 }
 
 void Kernel::AccountFolioWalk(uint64_t steps, const WalkCost& cost) {

@@ -344,6 +344,7 @@ class Kernel {
   // activate_locked for a folio it may not split).
   void ActivateFolio(Pfn pfn);
   // A counted rmap walk of a folio (RmapWalkFolio's steps and cost).
+  bool UnmapLeavesPartlyMapped(Pfn head) const;
   void AccountFolioWalk(uint64_t steps, const WalkCost& cost);
   Pfn FolioHead(Pfn pfn) const {
     return pfn & ~((Pfn{1} << Frame(pfn).order()) - 1);
@@ -370,6 +371,8 @@ class Kernel {
   void ZapRange(Mm& mm, Vma& vma, uint64_t start, uint64_t end);
   Errno CopyPageRange(Vma& dst, Vma& src);
   void ChangeProtection(Mm& mm, Vma& vma, uint64_t start, uint64_t end);
+  int SwapInOrder(Mm& mm, const Vma& vma, uint64_t addr, const Pte& pte);
+  bool SwapInFolio(Mm& mm, Vma& vma, uint64_t addr, bool write, int order);
   Errno SwapIn(Mm& mm, Vma& vma, uint64_t addr, bool write, Pte& pte);
 
   // swapfile.cc: swap slots and the swap cache

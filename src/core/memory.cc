@@ -194,8 +194,11 @@ Errno Kernel::HandleFault(Mm& mm, Vma& vma, uint64_t addr, bool write,
 }
 
 // do_swap_page().  A slot with one reference bypasses the swap cache, as
-// zram (SWP_SYNCHRONOUS_IO) does; a shared one goes through it.
+// zram (SWP_SYNCHRONOUS_IO) does, and may bring a whole mTHP back
+// (SwapInOrder); a shared one goes through the swap cache.
 Errno Kernel::SwapIn(Mm& mm, Vma& vma, uint64_t addr, bool write, Pte& pte) {
+  if (int order = SwapInOrder(mm, vma, addr, pte))
+    if (SwapInFolio(mm, vma, addr, write, order)) return Errno::kOk;
   stats_.page_faults++;
   uint64_t slot = pte.swp_offset();
   bool fresh = false;
@@ -233,6 +236,65 @@ Errno Kernel::SwapIn(Mm& mm, Vma& vma, uint64_t addr, bool write, Pte& pte) {
   pte = Pte::Present(pfn, writable, writable && write, true);
   if (write && !writable) return WpFault(mm, vma, addr, pte);
   return Errno::kOk;
+}
+
+// alloc_swap_folio(): the largest enabled order below PMD_ORDER whose
+// aligned block around addr lies in the vma and whose PTEs are swap
+// entries of consecutive slots, aligned as the addresses are
+// (thp_swap_suitable_orders), with the same exclusive bit and none in the
+// swap cache or written from a KSM page (can_swapin_thp); only for an
+// entry this PTE alone holds.  0 if none: a 4 KiB page comes in.
+int Kernel::SwapInOrder(Mm& mm, const Vma& vma, uint64_t addr,
+                        const Pte& pte) {
+  uint64_t slot = pte.swp_offset();
+  const SwapSlot& s = swap_.slot(slot);
+  if (s.count != 1 || s.cache || s.ksm) return 0;
+  uint32_t orders = thp_.AllowedOrders(vma) & ((1u << kPmdOrder) - 1);
+  for (int order = kPmdOrder - 1; order >= kThpMinOrder; --order) {
+    if (!(orders & (1u << order)) || !ThpSuitableOrder(vma, addr, order))
+      continue;
+    uint64_t nr = uint64_t{1} << order;
+    uint64_t idx = (addr >> kPageShift) & (nr - 1);
+    if (slot < idx || (slot - idx) % nr) continue;
+    uint64_t haddr = addr - idx * kPageSize, first = slot - idx;
+    bool batch = true;
+    for (uint64_t i = 0; i < nr && batch; ++i) {
+      const Pte* p = mm.pt.Find(haddr + i * kPageSize);
+      batch = p && p->is_swap() && p->swp_offset() == first + i &&
+              (p->v & Pte::kSwpExclusive) == (pte.v & Pte::kSwpExclusive) &&
+              !swap_.slot(first + i).cache && !swap_.slot(first + i).ksm;
+    }
+    if (batch) return order;
+  }
+  return 0;
+}
+
+// The rest of do_swap_page() for a large folio read around addr: a new
+// exclusive anonymous folio of `order` (certainly exclusive: it never was
+// in the swap cache) holds what the slots held and is mapped whole,
+// writable only for a write fault; the slots lose this mm's references.
+// False if no folio of that order is free (a 4 KiB page comes in).
+bool Kernel::SwapInFolio(Mm& mm, Vma& vma, uint64_t addr, bool write,
+                         int order) {
+  Pfn head = AllocFolioFrames(order);
+  if (head == kNoFrame) return false;
+  uint64_t nr = uint64_t{1} << order;
+  uint64_t haddr = addr & ~(nr * kPageSize - 1);
+  uint64_t first = mm.pt.Find(haddr)->swp_offset();
+  std::vector<uint64_t> content(nr);
+  for (uint64_t i = 0; i < nr; ++i) {
+    content[i] = swap_.slot(first + i).content;
+    *mm.pt.Find(haddr + i * kPageSize) = Pte{};
+    SwapFree(first + i);
+  }
+  MapNewAnonFolio(mm, vma, haddr, order, false, head);
+  for (uint64_t i = 0; i < nr; ++i) {
+    Frame(head + i).content = content[i];
+    if (!write) mm.pt.Find(haddr + i * kPageSize)->v &= ~(Pte::kWrite | Pte::kDirty);
+  }
+  stats_.page_faults++;
+  stats_.pswpin += nr;
+  return true;
 }
 
 Errno Kernel::ReadPage(Mm& mm, uint64_t addr) {

@@ -51,6 +51,9 @@ void RunUndo(const Undo& u) {
     case UndoKind::kRmdir:
       rmdir(u.path);
       return;
+    case UndoKind::kUnlink:
+      unlink(u.path);
+      return;
   }
 }
 

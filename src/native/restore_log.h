@@ -20,6 +20,7 @@ enum class UndoKind {
   kWriteFile,  // write `value` to `path`
   kSwapoff,    // swapoff(path)
   kRmdir,      // rmdir(path)
+  kUnlink,     // unlink(path)
 };
 
 // Records an undo action; fails if the log is full.
