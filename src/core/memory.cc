@@ -244,8 +244,7 @@ Errno Kernel::SwapIn(Mm& mm, Vma& vma, uint64_t addr, bool write, Pte& pte) {
 // (thp_swap_suitable_orders), with the same exclusive bit and none in the
 // swap cache or written from a KSM page (can_swapin_thp); only for an
 // entry this PTE alone holds.  0 if none: a 4 KiB page comes in.
-int Kernel::SwapInOrder(Mm& mm, const Vma& vma, uint64_t addr,
-                        const Pte& pte) {
+int Kernel::SwapInOrder(Mm& mm, const Vma& vma, uint64_t addr, const Pte& pte) {
   uint64_t slot = pte.swp_offset();
   const SwapSlot& s = swap_.slot(slot);
   if (s.count != 1 || s.cache || s.ksm) return 0;
@@ -290,7 +289,8 @@ bool Kernel::SwapInFolio(Mm& mm, Vma& vma, uint64_t addr, bool write,
   MapNewAnonFolio(mm, vma, haddr, order, false, head);
   for (uint64_t i = 0; i < nr; ++i) {
     Frame(head + i).content = content[i];
-    if (!write) mm.pt.Find(haddr + i * kPageSize)->v &= ~(Pte::kWrite | Pte::kDirty);
+    if (!write)
+      mm.pt.Find(haddr + i * kPageSize)->v &= ~(Pte::kWrite | Pte::kDirty);
   }
   stats_.page_faults++;
   stats_.pswpin += nr;

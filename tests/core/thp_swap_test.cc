@@ -2,7 +2,8 @@
 // Linux 6.18's shrink_folio_list, folio_alloc_swap and try_to_unmap do),
 // under every design: one reverse-map walk per folio, 2^order contiguous
 // swap slots, the split fallback when the swap area has no such range,
-// MADV_PAGEOUT of whole and partial folios, and swap-in by 4 KiB pages.
+// MADV_PAGEOUT of whole and partial folios, swap-in by 4 KiB pages, and of
+// a whole mTHP where Linux does it on zram.
 // Every test ends with CheckInvariants() (the fixture's TearDown), which
 // also asserts that no large folio stays in the swap cache.
 #include "core/design_kernel_test_util.h"
@@ -195,6 +196,44 @@ TEST_P(ThpSwapTest, PageoutOfAWholeMthpSwapsItWholeAndPartOfOneSplitsIt) {
   ASSERT_EQ(k_->ReadPage(mm(), P(17)), Errno::kOk);
   ASSERT_EQ(k_->Peek(mm(), P(17), &v), Errno::kOk);
   EXPECT_EQ(v, 0x3u);
+}
+
+// alloc_swap_folio() on zram: a fault on an entry only this mm holds brings
+// the whole mTHP back when the block is all swap entries of consecutive
+// slots; a shared entry, or a size no longer enabled, comes in by 4 KiB.
+TEST_P(ThpSwapTest, MthpSwapInBringsTheWholeFolioBackWhereLinuxDoes) {
+  Boot(SimOptions{});
+  k_->SetThp(4, ThpMode::kAlways);  // 64K
+  ASSERT_EQ(k_->Mmap(mm(), kBase, 128 * 1024, kRW, false), Errno::kOk);
+  for (int i = 0; i < 32; ++i)
+    ASSERT_EQ(k_->WritePage(mm(), P(i), V(i)), Errno::kOk);
+  ASSERT_EQ(k_->Madvise(mm(), kBase, 32 * kPageSize, Advice::kPageout),
+            Errno::kOk);
+  ASSERT_EQ(Swapped(1, 0, 32), 32);
+  ASSERT_EQ(k_->ReadPage(mm(), P(5)), Errno::kOk);
+  EXPECT_EQ(k_->Stats().pswpin, 16u);
+  EXPECT_EQ(k_->page(PfnAt(1, 0)).order(), 4);
+  for (int i = 0; i < 16; ++i) {
+    PagemapEntry e = k_->PagemapOf(mm(), P(i));
+    EXPECT_TRUE(e.thp && e.exclusive) << "page " << i;
+    EXPECT_EQ(e.value, V(i)) << "page " << i;
+  }
+  EXPECT_EQ(Swapped(1, 16, 16), 16);
+  // Shared with a child: the entry has two references, 4 KiB through the
+  // swap cache.
+  ASSERT_EQ(k_->Fork(mm(), 2), Errno::kOk);
+  ASSERT_EQ(k_->ReadPage(mm(2), P(16)), Errno::kOk);
+  EXPECT_EQ(k_->Stats().pswpin, 17u);
+  EXPECT_FALSE(k_->PagemapOf(mm(2), P(16)).thp);
+  k_->Exit(mm(2));
+  // 64K disabled: 4 KiB again.
+  k_->SetThp(4, ThpMode::kNever);
+  ASSERT_EQ(k_->ReadPage(mm(), P(17)), Errno::kOk);
+  EXPECT_EQ(k_->Stats().pswpin, 18u);
+  EXPECT_FALSE(k_->PagemapOf(mm(), P(17)).thp);
+  uint64_t v = 0;
+  ASSERT_EQ(k_->Peek(mm(), P(17), &v), Errno::kOk);
+  EXPECT_EQ(v, V(17));
 }
 
 TEST_P(ThpSwapTest, ColdKeepsAThpWholeAndDeactivatesIt) {
