@@ -375,16 +375,7 @@ bool Kernel::SplitFolio(Pfn pfn, bool remap_zero) {
   Pfn head = FolioHead(pfn);
   if (FolioMaybeDmaPinned(head)) return false;
   int order = Frame(head).order();
-  std::vector<std::pair<Vma*, uint64_t>> maps;
-  WalkCost cost;
-  uint64_t steps = RmapWalkFolio(
-      head,
-      [&](const Vma& vma, uint64_t addr, const Pte&) {
-        maps.emplace_back(const_cast<Vma*>(&vma), addr);
-        return true;
-      },
-      &cost);
-  AccountFolioWalk(steps, cost);  // one walk for the folio, however many pages
+  auto maps = FolioMappings(head);  // one walk, however many pages
   if (UnmapLeavesPartlyMapped(head)) stats_.thp_deferred_split_page++;
   for (auto& [vma, addr] : maps)
     if (vma->mm->pt.Get(addr).pmd() && !(addr % kPmdSize))

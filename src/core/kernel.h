@@ -412,7 +412,8 @@ class Kernel {
   int PageReferenced(Pfn head);
   bool TryToUnmap(Pfn pfn, uint64_t slot);
   void TryToUnmapFolio(Pfn head, uint64_t first_slot);
-  std::vector<std::pair<Vma*, uint64_t>> FolioMappings(Pfn head);
+  std::vector<std::pair<Vma*, uint64_t>> FolioMappings(
+      Pfn head, uint64_t* walks = nullptr, uint64_t* steps = nullptr);
   bool FolioMapped(Pfn head) const;
   bool FolioAnyPage(Pfn head, bool (*test)(const Page&)) const;
   void SplitIsolated(Pfn head, bool remap_zero, std::vector<Pfn>* split);

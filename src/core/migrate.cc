@@ -90,21 +90,13 @@ void Kernel::MigrationMappings(Migration& m) {
     return;
   }
   std::vector<std::pair<Vma*, uint64_t>> ptes, pmds;
-  WalkCost cost;
-  uint64_t steps = RmapWalkFolio(
-      m.old,
-      [&](const Vma& vma, uint64_t addr, const Pte& pte) {
-        Vma* v = const_cast<Vma*>(&vma);
-        if (!pte.pmd())
-          ptes.emplace_back(v, addr);
-        else if (addr % kPmdSize == 0)
-          pmds.emplace_back(v, addr);
-        return true;
-      },
-      &cost);
-  AccountFolioWalk(steps, cost);
-  stats_.migrate_walks++;
-  stats_.migrate_steps += steps;
+  for (auto [v, addr] :
+       FolioMappings(m.old, &stats_.migrate_walks, &stats_.migrate_steps)) {
+    if (!v->mm->pt.Get(addr).pmd())
+      ptes.emplace_back(v, addr);
+    else if (addr % kPmdSize == 0)
+      pmds.emplace_back(v, addr);
+  }
   for (auto [vma, addr] : pmds) add(vma, addr, kPmdPages);
   for (auto [vma, addr] : ptes) add(vma, addr, 1);
 }
@@ -234,12 +226,7 @@ void Kernel::RemoveMigrationPtes(Migration& m) {
   }
   if (!Frame(m.fresh).Test(PG_anon) || m.maps.empty()) return;
   if (m.nr > 1) {  // the new folio's walk
-    WalkCost cost;
-    uint64_t steps = RmapWalkFolio(
-        m.fresh, [](const Vma&, uint64_t, const Pte&) { return true; }, &cost);
-    AccountFolioWalk(steps, cost);
-    stats_.migrate_walks++;
-    stats_.migrate_steps += steps;
+    FolioMappings(m.fresh, &stats_.migrate_walks, &stats_.migrate_steps);
     return;
   }
   uint64_t before = stats_.rmap_walk_steps;

@@ -64,10 +64,13 @@ std::vector<std::pair<Vma*, uint64_t>> Kernel::Mappings(Pfn pfn,
   return maps;
 }
 
-// rmap_walk() of a large folio, for reclaim: every (vma, addr) whose PTE
-// maps one of its pages, found by one walk of the folio (WalkFolio) and
-// counted as one walk whose steps are its candidate ranges.
-std::vector<std::pair<Vma*, uint64_t>> Kernel::FolioMappings(Pfn head) {
+// rmap_walk() of a large folio, for every client: each (vma, addr) whose
+// PTE maps one of its pages, found by one walk of the folio (WalkFolio) and
+// counted as one walk whose steps are its candidate ranges, also into the
+// client's own *walks and *steps when given.
+std::vector<std::pair<Vma*, uint64_t>> Kernel::FolioMappings(Pfn head,
+                                                             uint64_t* walks,
+                                                             uint64_t* steps) {
   std::vector<std::pair<Vma*, uint64_t>> maps;
   WalkCost cost;
   uint64_t ranges = RmapWalkFolio(
@@ -77,11 +80,11 @@ std::vector<std::pair<Vma*, uint64_t>> Kernel::FolioMappings(Pfn head) {
         return true;
       },
       &cost);
-  stats_.rmap_walks++;
-  stats_.rmap_walk_steps += ranges;
-  rmap_->AccountWalk(cost);
-  stats_.reclaim_walks++;
-  stats_.reclaim_steps += ranges;
+  AccountFolioWalk(ranges, cost);
+  if (walks) {
+    (*walks)++;
+    *steps += ranges;
+  }
   return maps;
 }
 
@@ -104,7 +107,7 @@ bool Kernel::FolioAnyPage(Pfn head, bool (*test)(const Page&)) const {
 int Kernel::PageReferenced(Pfn head) {
   bool large = Frame(head).large();
   auto maps =
-      large ? FolioMappings(head)
+      large ? FolioMappings(head, &stats_.reclaim_walks, &stats_.reclaim_steps)
             : Mappings(head, &stats_.reclaim_walks, &stats_.reclaim_steps);
   std::set<std::pair<const Mm*, uint64_t>> young_pmds;
   int young = 0;
@@ -154,7 +157,7 @@ bool Kernel::TryToUnmap(Pfn pfn, uint64_t slot) {
 // not queued for deferred split (deferred_split_folio() skips it), so the
 // mapcounts drop without FolioPteUnmapped().
 void Kernel::TryToUnmapFolio(Pfn head, uint64_t first) {
-  auto maps = FolioMappings(head);
+  auto maps = FolioMappings(head, &stats_.reclaim_walks, &stats_.reclaim_steps);
   for (auto [vma, addr] : maps)
     if (vma->mm->pt.Get(addr).pmd() && addr % kPmdSize == 0)
       SplitHugePmd(*vma->mm, addr);
