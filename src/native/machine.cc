@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "native/restore_log.h"
@@ -49,6 +50,11 @@ Result<std::unique_ptr<Machine>> Machine::Acquire() {
     close(fd);
     return Status::Error(std::string("flock: ") + std::strerror(errno));
   }
+  if (int undone = RestoreLogRecover())
+    std::fprintf(stderr,
+                 "rmaplab native: undid %d machine settings a killed run "
+                 "left\n",
+                 undone);
   std::unique_ptr<Machine> m(new Machine());
   m->lock_fd_ = fd;
   g_machine_exists = true;

@@ -2,12 +2,8 @@
 //
 // /dev/zram0 is used if it is unconfigured (disksize 0) and not a swap area;
 // otherwise a device is hot-added.  Undo order (restore log, reversed):
-// swapoff, the marker, reset, hot_remove.
-//
-// The marker file kLeakMarker names the device while it is a swap area: a
-// run killed where no handler runs (SIGKILL) leaves it behind, and the next
-// run, holding the lock, turns that device off and resets it before it
-// sets up its own (a second swap area would make swapped pages unreadable).
+// swapoff, reset, hot_remove.  A run killed by SIGKILL leaves its device
+// on; the next run undoes it from the restore log's journal.
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/swap.h>
@@ -30,7 +26,6 @@ namespace {
 
 constexpr char kZramControl[] = "/sys/class/zram-control/";
 constexpr char kDiskSize[] = "268435456";  // 256 MiB of swap
-constexpr char kLeakMarker[] = "/run/lock/rmaplab-native-zram";
 
 std::string Trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
@@ -96,30 +91,9 @@ Status Swapon(const std::string& dev) {
   return Status::Ok();
 }
 
-// A zram swap area a killed run left (kLeakMarker): swapoff and reset.
-void RecoverLeakedZram() {
-  Result<std::string> dev = ReadSmallFile(kLeakMarker);
-  if (!dev.ok()) return;
-  std::string path = Trim(dev.value());
-  if (path.rfind("/dev/zram", 0) == 0 && IsSwapArea(path) &&
-      swapoff(path.c_str()) == 0) {
-    (void)WriteSysfs("/sys/block/" + path.substr(5) + "/reset", "1");
-  }
-  unlink(kLeakMarker);
-}
-
-Status WriteMarker(const std::string& dev) {
-  int fd = open(kLeakMarker, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::Error(std::string("open ") + kLeakMarker);
-  bool ok = write(fd, dev.data(), dev.size()) == ssize_t(dev.size());
-  close(fd);
-  return ok ? Status::Ok() : Status::Error(std::string("write ") + kLeakMarker);
-}
-
 }  // namespace
 
 Status Machine::SetupZram() {
-  RecoverLeakedZram();
   Result<int> index = ClaimZram();
   if (!index.ok()) return index.status();
   std::string sys = "/sys/block/zram" + std::to_string(index.value()) + "/";
@@ -127,8 +101,6 @@ Status Machine::SetupZram() {
   Status s = RestoreLogPush(UndoKind::kWriteFile, sys + "reset", "1");
   if (s.ok()) s = WriteSysfs(sys + "disksize", kDiskSize);
   if (s.ok()) s = RunMkswap(dev);
-  if (s.ok()) s = RestoreLogPush(UndoKind::kUnlink, kLeakMarker);
-  if (s.ok()) s = WriteMarker(dev);
   if (s.ok()) s = RestoreLogPush(UndoKind::kSwapoff, dev);
   if (s.ok()) s = Swapon(dev);
   if (s.ok()) swap_device_ = dev;

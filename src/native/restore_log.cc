@@ -22,6 +22,7 @@ struct Undo {
 };
 
 constexpr int kMaxUndo = 64;
+constexpr char kJournal[] = "/run/lock/rmaplab-native.journal";
 constexpr int kMaxWorkers = 1024;
 
 Undo g_undo[kMaxUndo];
@@ -51,10 +52,18 @@ void RunUndo(const Undo& u) {
     case UndoKind::kRmdir:
       rmdir(u.path);
       return;
-    case UndoKind::kUnlink:
-      unlink(u.path);
-      return;
   }
+}
+
+// The journal is the log's entries as they are in memory.
+Status WriteJournal() {
+  int fd = open(kJournal, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::Error(std::string("open ") + kJournal);
+  size_t bytes = sizeof(Undo) * g_undo_count;
+  bool ok =
+      write(fd, g_undo, bytes) == static_cast<ssize_t>(bytes) && fsync(fd) == 0;
+  close(fd);
+  return ok ? Status::Ok() : Status::Error(std::string("write ") + kJournal);
 }
 
 }  // namespace
@@ -86,7 +95,18 @@ Status RestoreLogPush(UndoKind kind, const std::string& path,
   CopyString(u.path, sizeof u.path, path);
   CopyString(u.value, sizeof u.value, value);
   g_undo_count = g_undo_count + 1;
-  return Status::Ok();
+  return WriteJournal();
+}
+
+int RestoreLogRecover() {
+  int fd = open(kJournal, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, g_undo, sizeof g_undo);
+  close(fd);
+  g_undo_count = n > 0 ? static_cast<int>(n / sizeof(Undo)) : 0;
+  int undone = g_undo_count;
+  RestoreLogRun();
+  return undone;
 }
 
 Status RestoreLogSaveFile(const std::string& path) {
@@ -126,6 +146,7 @@ void RestoreLogRun() {
     g_undo_count = g_undo_count - 1;
     RunUndo(g_undo[g_undo_count]);
   }
+  unlink(kJournal);
 }
 
 }  // namespace rmaplab::native
