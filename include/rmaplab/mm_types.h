@@ -108,6 +108,8 @@ struct Page {
     return static_cast<int>((flags & kFolioOrderMask) >> kFolioOrderShift);
   }
   bool large() const { return flags & kFolioOrderMask; }
+  // folio_nr_pages().
+  Pfn nr_pages() const { return Pfn{1} << order(); }
   void SetOrder(int order) {
     flags = (flags & ~kFolioOrderMask) |
             (static_cast<uint32_t>(order) << kFolioOrderShift);

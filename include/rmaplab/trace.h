@@ -70,6 +70,7 @@ enum class ThpMode { kNever, kMadvise, kAlways, kInherit };
 // Folio orders the `thp` op names: 16K (order 2) to 2M (the PMD order).
 inline constexpr int kThpMinOrder = 2;
 inline constexpr int kPmdOrder = 9;
+inline constexpr uint64_t kPmdSize = kPageSize << kPmdOrder;  // 2 MiB
 
 // PROT_* bits as in <sys/mman.h>.
 inline constexpr int kProtRead = 1;

@@ -197,7 +197,6 @@ struct FolioUse {
 
 Status CheckPmds(const Kernel& k, const Mm& mm,
                  std::map<Pfn, FolioUse>& folios) {
-  constexpr uint64_t kPmdSize = kPageSize << kPmdOrder;
   Status st;
   mm.pt.ForEach(0, ~0ULL, [&](uint64_t addr, const Pte& pte) {
     if (!st.ok() || !pte.present()) return;

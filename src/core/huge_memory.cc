@@ -43,8 +43,6 @@ std::string ThpSizeName(int order) {
 
 namespace {
 
-constexpr uint64_t kPmdSize = kPageSize << kPmdOrder;
-
 // pte_range_none() over the naturally aligned block of `order` at addr.
 bool PteRangeNone(const PageTable& pt, uint64_t addr, int order) {
   uint64_t size = kPageSize << order;
@@ -421,15 +419,6 @@ void Kernel::AccountFolioWalk(uint64_t steps, const WalkCost& cost) {
   stats_.rmap_walks++;
   stats_.rmap_walk_steps += steps;
   rmap_->AccountWalk(cost);
-}
-
-void Kernel::ActivateFolio(Pfn pfn) {
-  Pfn head = FolioHead(pfn);
-  for (Pfn p = head; p < head + (Pfn{1} << Frame(pfn).order()); ++p) {
-    Page& page = Frame(p);
-    if (page.Test(PG_lru)) lru_.Del(page, p);
-    lru_.AddHead(page, p, Lru::kActive);
-  }
 }
 
 // deferred_split_scan(): under memory pressure, partly mapped folios are

@@ -342,7 +342,6 @@ class Kernel {
   bool SplitFolio(Pfn pfn, bool remap_zero);
   // folio_activate() of every page of the folio holding pfn (reclaim's
   // activate_locked for a folio it may not split).
-  void ActivateFolio(Pfn pfn);
   // A counted rmap walk of a folio (RmapWalkFolio's steps and cost).
   bool UnmapLeavesPartlyMapped(Pfn head) const;
   void AccountFolioWalk(uint64_t steps, const WalkCost& cost);

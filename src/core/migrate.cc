@@ -54,8 +54,6 @@ Pfn PageForMigration(const Kernel& k, const Mm& mm, uint64_t addr, int node) {
   return pfn;
 }
 
-constexpr uint64_t kPmdSize = kPageSize << kPmdOrder;
-
 }  // namespace
 
 // One folio on its way: the old and new folios and the old mappings.
@@ -291,7 +289,7 @@ Errno Kernel::MigrateFolio(Pfn head, int node) {
 // then each page that is left migrates alone.  The folio counts as not
 // migrated, so the result is EBUSY unless memory ran out (ENOMEM).
 Errno Kernel::MigrateSplitFolio(Pfn head, int node) {
-  Pfn nr = Pfn{1} << Frame(head).order();
+  Pfn nr = Frame(head).nr_pages();
   if (!SplitFolio(head, false)) return Errno::kEBUSY;
   for (Pfn pfn = head; pfn < head + nr; ++pfn) {
     // Freed by the split (or by reclaim meanwhile) and maybe reused as a

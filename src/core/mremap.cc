@@ -182,7 +182,6 @@ void Kernel::MovePageTables(Mm& mm, Vma& from, uint64_t old_addr, Vma& to,
   // 2 MiB aligned address, moves as a PMD; others are split.  The model
   // moves the 512 PTEs one by one like any others (so the design sees each
   // page move) and makes them a PMD again at the new place.
-  constexpr uint64_t kPmdSize = kPageSize << kPmdOrder;
   std::vector<uint64_t> refold;
   for (uint64_t b = old_addr & ~(kPmdSize - 1); b < old_addr + len;
        b += kPmdSize) {

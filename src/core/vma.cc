@@ -421,7 +421,6 @@ Errno Kernel::Madvise(Mm& mm, uint64_t addr, uint64_t len, Advice advice) {
                            // so a later fault there finds pmd_none (a THP may
                            // go there: confirmed natively,
                            // tests/traces/thp-dontneed-pt.trace).
-                           constexpr uint64_t kPmdSize = kPageSize << kPmdOrder;
                            mm.pt.FreeEmpty((s + kPmdSize - 1) & ~(kPmdSize - 1),
                                            e & ~(kPmdSize - 1));
                            *pprev = &vma;

@@ -32,7 +32,6 @@ namespace rmaplab {
 namespace {
 // Pages shrink_active_list moves per call.
 constexpr uint64_t kActiveBatch = 32;
-constexpr uint64_t kPmdSize = kPageSize << kPmdOrder;
 }  // namespace
 
 // rmap_walk() for the clients here and in migrate.cc: every (vma, addr)
@@ -96,7 +95,7 @@ bool Kernel::FolioMapped(Pfn head) const {
 // Whether test() holds for any page of the folio headed by `head` (a
 // folio is locked, or maybe DMA pinned, if one of its pages is).
 bool Kernel::FolioAnyPage(Pfn head, bool (*test)(const Page&)) const {
-  for (Pfn p = head; p < head + (Pfn{1} << Frame(head).order()); ++p)
+  for (Pfn p = head; p < head + Frame(head).nr_pages(); ++p)
     if (test(Frame(p))) return true;
   return false;
 }
@@ -173,7 +172,7 @@ void Kernel::TryToUnmapFolio(Pfn head, uint64_t first) {
     page.refcount--;
     FolioSubMapcount(head, *vma->mm, 1);
   }
-  for (Pfn p = head; p < head + (Pfn{1} << Frame(head).order()); ++p)
+  for (Pfn p = head; p < head + Frame(head).nr_pages(); ++p)
     Frame(p).Clear(PG_anon_exclusive);
 }
 
@@ -183,7 +182,7 @@ void Kernel::TryToUnmapFolio(Pfn head, uint64_t first) {
 // shrink_folio_list()'s list; each makes its own pass (pgscan).  With
 // remap_zero, zero-filled pages become the shared zero page (and go).
 void Kernel::SplitIsolated(Pfn head, bool remap_zero, std::vector<Pfn>* split) {
-  Pfn nr = Pfn{1} << Frame(head).order();
+  Pfn nr = Frame(head).nr_pages();
   SplitFolio(head, remap_zero);
   stats_.pgscan -= nr - 1;
   for (Pfn p = head + 1; p < head + nr; ++p) {
@@ -214,7 +213,7 @@ bool Kernel::FolioToSwapCache(Pfn head, std::vector<Pfn>* split) {
 // hugepages-<size>/stats), and __remove_mapping() frees it once only the
 // swap cache and our isolation hold it (folio_ref_count == 1 + nr).
 Kernel::ShrinkResult Kernel::PageoutFolio(Pfn head, std::vector<Pfn>* split) {
-  Pfn nr = Pfn{1} << Frame(head).order();
+  Pfn nr = Frame(head).nr_pages();
   uint64_t first = swap_.cache_index().at(head);
   if (FolioMapped(head)) TryToUnmapFolio(head, first);
   for (Pfn i = 0; i < nr; ++i)
@@ -301,7 +300,7 @@ Kernel::ShrinkResult Kernel::ShrinkFolio(Pfn pfn, bool ignore_references,
 // list, and a reference of ours on the head; returns the head.
 Pfn Kernel::IsolateFolio(Pfn pfn) {
   Pfn head = FolioHead(pfn);
-  for (Pfn p = head; p < head + (Pfn{1} << Frame(head).order()); ++p)
+  for (Pfn p = head; p < head + Frame(head).nr_pages(); ++p)
     if (Frame(p).Test(PG_lru)) lru_.Del(Frame(p), p);
   GetPage(head);
   return head;
@@ -309,7 +308,7 @@ Pfn Kernel::IsolateFolio(Pfn pfn) {
 
 // Every page of the folio headed by `head` back on list `list`.
 void Kernel::PutbackFolio(Pfn head, Lru::List list) {
-  for (Pfn p = head; p < head + (Pfn{1} << Frame(head).order()); ++p)
+  for (Pfn p = head; p < head + Frame(head).nr_pages(); ++p)
     lru_.AddHead(Frame(p), p, list);
 }
 
@@ -345,7 +344,7 @@ void Kernel::ShrinkActiveList(uint64_t nr) {
     if (!pfn) return;
     Pfn head = IsolateFolio(pfn);
     if (FolioMapped(head)) PageReferenced(head);
-    for (Pfn p = head; p < head + (Pfn{1} << Frame(head).order()); ++p)
+    for (Pfn p = head; p < head + Frame(head).nr_pages(); ++p)
       Frame(p).Clear(PG_referenced);
     PutbackFolio(head, Lru::kInactive);
     PutPage(head);
@@ -416,7 +415,7 @@ void Kernel::ColdPageoutBlock(Mm& mm, uint64_t start, uint64_t end,
     }
     Pfn pfn = pte->pfn();
     Pfn head = FolioHead(pfn);
-    Pfn nr = Pfn{1} << Frame(pfn).order();
+    Pfn nr = Frame(pfn).nr_pages();
     uint64_t batch = nr == 1 ? 1 : PteBatch(mm.pt, a, end, pfn, head + nr);
     if (batch < nr) {
       // Split, then look at a again (4 KiB pages now); a folio that is
@@ -447,7 +446,7 @@ Errno Kernel::MadvisePageout(Mm& mm, Vma& vma, uint64_t start, uint64_t end,
     ColdPageoutBlock(mm, b, next, &victims);
     for (Pfn head : victims) {
       IsolateFolio(head);
-      for (Pfn p = head; p < head + (Pfn{1} << Frame(head).order()); ++p)
+      for (Pfn p = head; p < head + Frame(head).nr_pages(); ++p)
         Frame(p).Clear(PG_referenced);
       if (pageout) {
         ShrinkIsolated(head, true);
